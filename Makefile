@@ -28,7 +28,8 @@ lab: kernel
 	@echo "Starting JupyterLab on lectures/ (offline, embedded data). Open the URL printed below."
 	COURSE_OFFLINE=$${COURSE_OFFLINE:-1} $(VENV)/bin/jupyter lab --notebook-dir=lectures \
 		--ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
-		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Debian packages the sandbox (bubblewrap) and the browser tests (chromium) use; skipped
 # silently where apt-get or root is missing (those tests then say why they skip).

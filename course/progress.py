@@ -16,11 +16,17 @@ class EpochPrinter(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm.auto bar over all steps (a widget in JupyterLab), its postfix the latest loss."""
+    """A tqdm.auto bar over all steps (a widget in JupyterLab), its postfix the latest loss.
+
+    ``file`` redirects a terminal bar (benchmarks pass a null stream)."""
+
+    def __init__(self, file=None):
+        self.file = file
 
     def before_fit(self, trainer):
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=trainer.epochs * trainer.steps_per_epoch, unit="batch", leave=True)
+        self.bar = tqdm(total=trainer.epochs * trainer.steps_per_epoch, unit="batch", leave=True,
+                        file=self.file)
 
     def after_batch(self, trainer):
         self.bar.update(1)

@@ -43,20 +43,27 @@ def plot_schedule(history, axes=None):
 
 
 class LivePlot(Callback):
-    """One figure in the notebook, redrawn in place after every epoch (not one per update)."""
+    """One figure in the notebook, redrawn in place after every epoch (not one per update).
+
+    Outside a notebook the figure is still rendered (``last_png``), e.g. for benchmarks."""
     order = 10
 
     def before_fit(self, trainer):
-        from IPython.display import display
-        self.handle = display(_placeholder(), display_id=True)
+        from course.config import in_notebook
+        self.handle, self.last_png, self.redraws = None, None, 0
+        if in_notebook():
+            from IPython.display import display
+            self.handle = display(_placeholder(), display_id=True)
 
     def after_epoch(self, trainer):
-        from IPython.display import Image
         fig = plot_history(trainer.history)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
         plt.close(fig)
-        self.handle.update(Image(data=buffer.getvalue()))
+        self.last_png, self.redraws = buffer.getvalue(), self.redraws + 1
+        if self.handle is not None:
+            from IPython.display import Image
+            self.handle.update(Image(data=self.last_png))
 
 
 def _placeholder():
