@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,11 +27,10 @@ from autograder.sandbox import bubblewrap_works  # noqa: E402
 from autograder.source import load_source, source_path, strip_markers  # noqa: E402
 
 
-def nbgrader(args, course, **kw):
-    env = {**os.environ, "COURSE_NBGRADER_ROOT": str(course), "COURSE_FAST": "1"}
-    exe = Path(sys.executable).with_name("nbgrader")
-    return subprocess.run([str(exe), *args], cwd=ROOT / "autograder", env=env, check=True,
-                          capture_output=True, text=True, **kw)
+def nbgrader(args, course):
+    """The nbgrader CLI with the course config on a scratch course folder (autograder.release)."""
+    from autograder.release import nbgrader as run_nbgrader
+    return run_nbgrader(args, course)
 
 
 def make_submissions(ps, instructor, n, work):

@@ -4,6 +4,7 @@
     show_gallery(photo, photo_transforms())  each transform drawn a few times on one real photo
     digit_transform()                        what makes sense for digits (no flips: a flipped 2 is no 2)
     augment_batch(x, transform)              a fresh random draw per image of a batch
+    BatchRandomAffine()                      the same for rotation / shift / zoom, vectorized (training)
     AugmentTrainingBatches(transform)        a fit() callback that augments every training batch
     augmentation_explorer(photos)            ipywidgets: pick a photo, a transform and its strength
 """
@@ -15,7 +16,7 @@ from torchvision.transforms import v2
 from course.train import Callback
 
 __all__ = ["photo_transforms", "digit_transform", "to_tensor_image", "to_numpy_image",
-           "show_gallery", "augment_batch", "AugmentTrainingBatches", "build_transform",
+           "show_gallery", "augment_batch", "BatchRandomAffine", "AugmentTrainingBatches", "build_transform",
            "augmentation_explorer"]
 
 
@@ -96,15 +97,47 @@ def augment_batch(x: torch.Tensor, transform) -> torch.Tensor:
     return torch.stack([transform(img) for img in x])
 
 
-class AugmentTrainingBatches(Callback):
-    """A ``fit`` callback that replaces each training batch by an augmented copy (evaluation is untouched)."""
+class BatchRandomAffine(torch.nn.Module):
+    """Random rotation, shift and zoom with a fresh draw per image, for a whole N x C x H x W batch.
 
-    def __init__(self, transform):
-        self.transform = transform
+    The same family as ``v2.RandomAffine(degrees, translate, scale)``, vectorized: one
+    ``affine_grid`` + ``grid_sample`` call instead of a Python loop over images, so it costs
+    little more than a convolution layer (and runs on the GPU with the batch).
+    """
+
+    def __init__(self, degrees: float = 12, translate: float = 0.1, scale=(0.9, 1.1)):
+        super().__init__()
+        self.degrees, self.translate, self.scale = degrees, translate, tuple(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = len(x)
+        u = torch.rand(n, 4, device=x.device)
+        angle = torch.deg2rad((2 * u[:, 0] - 1) * self.degrees)
+        zoom = self.scale[0] + (self.scale[1] - self.scale[0]) * u[:, 1]
+        shift = (2 * u[:, 2:] - 1) * self.translate * 2  # grid coordinates span [-1, 1]: 2 units
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        # the matrix maps output coordinates to input ones, hence the inverse rotation and zoom
+        theta = torch.stack([torch.stack([cos, sin, -shift[:, 0]], 1),
+                             torch.stack([-sin, cos, -shift[:, 1]], 1)], 1)
+        grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+        return torch.nn.functional.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
+
+
+class AugmentTrainingBatches(Callback):
+    """A ``fit`` callback that replaces each training batch by an augmented copy (evaluation is untouched).
+
+    ``transform`` is a per-image v2 transform (applied image by image) or, with
+    ``batched=True``, a module such as ``BatchRandomAffine`` that draws per image itself.
+    """
+
+    def __init__(self, transform, batched: bool = False):
+        self.transform, self.batched = transform, batched
 
     def before_batch(self, trainer):
         if trainer.training:
-            trainer.xb = augment_batch(trainer.xb, self.transform)
+            with torch.no_grad():
+                xb = trainer.xb
+                trainer.xb = self.transform(xb) if self.batched else augment_batch(xb, self.transform)
 
 
 def augmentation_explorer(photos: dict, size: int = 192):
@@ -116,12 +149,15 @@ def augmentation_explorer(photos: dict, size: int = 192):
     strength = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="strength")
     seed = widgets.IntSlider(value=0, min=0, max=50, description="random draw")
     out = widgets.Output()
+    state = {"draws": 0, "images": []}  # what was last drawn, readable headless (tests)
 
     def draw(*_):
         img = v2.Resize((size, size), antialias=True)(to_tensor_image(photos[photo.value]))
         torch.manual_seed(seed.value)
         t = build_transform(kind.value, strength.value, size)
         samples = [img] + [t(img) for _ in range(3)]
+        state["draws"] += 1
+        state["images"] = samples
         out.clear_output(wait=True)
         with out:
             fig, axes = plt.subplots(1, 4, figsize=(8, 2.2), constrained_layout=True)
@@ -137,4 +173,5 @@ def augmentation_explorer(photos: dict, size: int = 192):
     box = widgets.VBox([widgets.HBox([photo, kind]), widgets.HBox([strength, seed]), out])
     box.controls = {"photo": photo, "kind": kind, "strength": strength, "seed": seed}
     box.output = out
+    box.state = state
     return box

@@ -101,14 +101,14 @@ def pad_index(n: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.where(folded < n, folded, period - 1 - folded)
 
 
-def _pair(p):
+def as_pair(p):
     return (p, p) if isinstance(p, int) else tuple(p)
 
 
 def pad(x, padding, mode: str = "zeros", value: float = 0):
     """Pad the last two axes of ``x`` by ``padding`` (int, or (before, after)) in ``mode``."""
     x = np.asarray(x)
-    before, after = _pair(padding)
+    before, after = as_pair(padding)
     rows = pad_index(x.shape[-2], before, after, mode)
     cols = pad_index(x.shape[-1], before, after, mode)
     out = x[..., np.clip(rows, 0, None)[:, None], np.clip(cols, 0, None)[None, :]].copy()

@@ -131,24 +131,51 @@ def _image_output(model: dict):
     return None
 
 
+def _control_value(values: dict):
+    """What a control shows: a slider's number, a dropdown's label, a text's lines."""
+    labels = values.get("_options_labels")
+    if labels is not None:
+        index = values.get("index")
+        return labels[index] if isinstance(index, int) and 0 <= index < len(labels) else None
+    value = values.get("value")
+    return " / ".join(str(value).splitlines()) if isinstance(value, str) else value
+
+
+def _options_html(values: dict) -> str:
+    """Radio buttons with nothing chosen (a self-check question): list the choices."""
+    items = "".join(f"<li>{html.escape(str(o))}</li>" for o in values["_options_labels"])
+    return f'<ul class="course-widget-options">{items}</ul>'
+
+
+TEXT_MODELS = {"LabelModel", "HTMLModel", "HTMLMathModel"}
+SKIPPED_MODELS = {"ButtonModel", "PlayModel"}
+
+
 def widget_snapshot(model_id: str, state: dict, controls: list, outputs: list, seen=None):
-    """Walk a widget tree: control values go to ``controls``, drawn outputs to ``outputs``."""
+    """Walk a widget tree: control settings go to ``controls``, what it shows to ``outputs``."""
     seen = set() if seen is None else seen
     model = state.get(model_id)
     if model is None or model_id in seen:
         return
     seen.add(model_id)
     name, values = model.get("model_name", ""), model.get("state", {})
+    shown = None
     if name == "OutputModel":
         outputs.extend(nbformat.from_dict(out) for out in values.get("outputs", []))
     elif name == "ImageModel":
-        image = _image_output(model)
-        outputs.extend([image] if image else [])
-    elif name in ("LabelModel", "HTMLModel", "HTMLMathModel") and values.get("value"):
-        text = values["value"] if name != "LabelModel" else html.escape(str(values["value"]))
-        outputs.append(nbformat.v4.new_output("display_data", data={"text/html": f"<p>{text}</p>"}))
-    elif "description" in values and "value" in values and not name.endswith("ButtonModel"):
-        controls.append(f"{values['description'] or name[:-5]} = {values['value']}")
+        outputs.extend(filter(None, [_image_output(model)]))
+    elif name in TEXT_MODELS:
+        text = str(values.get("value") or "")
+        shown = html.escape(text) if name == "LabelModel" else text
+    elif name == "RadioButtonsModel" and values.get("index") is None:
+        shown = _options_html(values)
+    elif name not in SKIPPED_MODELS and "description" in values:
+        value = _control_value(values)
+        if value is not None and value != "":
+            controls.append(f"{values['description'] or name[:-5]} = {value}")
+    if shown:
+        outputs.append(nbformat.v4.new_output("display_data",
+                                              data={"text/html": f"<div>{shown}</div>"}))
     for child in _model_ids(values.get("children", [])):
         widget_snapshot(child, state, controls, outputs, seen)
 
@@ -171,9 +198,9 @@ def static_widgets(nb):
                 continue
             controls, drawn = [], []
             widget_snapshot(view.get("model_id", ""), state, controls, drawn)
-            settings = f" Shown with {', '.join(controls)}." if controls else ""
-            note = ("<p class=\"course-widget-note\"><b>Interactive explorer.</b> Open this lecture "
-                    "in JupyterLab (<code>make lab</code>) and run it to move the controls."
+            settings = f" Drawn here with {'; '.join(controls)}." if controls else ""
+            note = ("<p class=\"course-widget-note\"><b>Interactive.</b> Run this lecture in "
+                    "JupyterLab (<code>make lab</code>) to use the controls."
                     f"{html.escape(settings)}</p>")
             new.append(nbformat.v4.new_output("display_data", data={"text/html": note}))
             new.extend(drawn)

@@ -185,8 +185,10 @@ def test_pooling_explorer_default_stride_ceil_and_argmax():
     x = distinct_input(5, w.seed)
     for (r, c), value in zip(w.argmax_cells, w.result.ravel()):
         assert x[r, c] == value  # the argmax cell holds the maximum
+    assert w.uncovered(5).sum() == 9  # floor drops the last row and column
     w.ceil_mode.value = True
     assert text(w.shape_label.value) == "Output shape: 3 x 3" and "ceil_mode added" in w.message.value
+    assert w.uncovered(5).sum() == 0
     assert len(w.argmax_cells) == 9
     w.kind.value = "average"
     assert w.indices is None and np.isclose(w.result[0, 0], x[:2, :2].mean())

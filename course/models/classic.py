@@ -55,17 +55,24 @@ def lenet_padded(n_classes: int = 10) -> nn.Sequential:
     )
 
 
-def alexnet_small(n_classes: int = 10, in_channels: int = 1, dropout: float = 0.5) -> nn.Sequential:
-    """AlexNet's recipe scaled to 28x28 digits (about 0.4 M parameters)."""
+def alexnet_small(n_classes: int = 10, in_channels: int = 1, dropout: float = 0.5,
+                  batch_norm: bool = True) -> nn.Sequential:
+    """AlexNet's recipe scaled to 28x28 digits (about 0.4 M parameters).
+
+    ``batch_norm`` puts BN where AlexNet had local response normalization: without it this
+    small copy sits at chance level for the first epochs (as deep ReLU nets without BN often do).
+    """
+    def conv(c_in, c_out, k):
+        layers = [nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=not batch_norm)]
+        return layers + ([nn.BatchNorm2d(c_out)] if batch_norm else []) + [nn.ReLU()]
+
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, 5, stride=1, padding=2), nn.ReLU(),  # 28x28x32 (AlexNet: 11x11, stride 4)
-        nn.MaxPool2d(3, stride=2),                                      # 13x13x32, overlapping windows
-        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(),                     # 13x13x64
-        nn.MaxPool2d(3, stride=2),                                      # 6x6x64
-        nn.Conv2d(64, 96, 3, padding=1), nn.ReLU(),                     # 6x6x96
-        nn.Conv2d(96, 96, 3, padding=1), nn.ReLU(),                     # 6x6x96
-        nn.Conv2d(96, 64, 3, padding=1), nn.ReLU(),                     # 6x6x64
-        nn.MaxPool2d(3, stride=2),                                      # 2x2x64
+        *conv(in_channels, 32, 5),                       # 28x28x32 (AlexNet: 11x11, stride 4)
+        nn.MaxPool2d(3, stride=2),                       # 13x13x32, overlapping windows
+        *conv(32, 64, 5),                                # 13x13x64
+        nn.MaxPool2d(3, stride=2),                       # 6x6x64
+        *conv(64, 96, 3), *conv(96, 96, 3), *conv(96, 64, 3),   # 6x6x96, 6x6x96, 6x6x64
+        nn.MaxPool2d(3, stride=2),                       # 2x2x64
         nn.Flatten(),
         nn.Dropout(dropout), nn.Linear(64 * 2 * 2, 256), nn.ReLU(),
         nn.Dropout(dropout), nn.Linear(256, 256), nn.ReLU(),
@@ -98,7 +105,10 @@ def vgg_small(n_classes: int = 10, in_channels: int = 1,
                          nn.Linear(hidden, n_classes))
 
 
-def _conv_relu(c_in: int, c_out: int, k: int) -> nn.Sequential:
+def _conv_relu(c_in: int, c_out: int, k: int, batch_norm: bool = False) -> nn.Sequential:
+    if batch_norm:  # as in torchvision's GoogLeNet (BN arrived with Inception v2)
+        return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False),
+                             nn.BatchNorm2d(c_out), nn.ReLU())
     return nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.ReLU())
 
 
@@ -111,15 +121,15 @@ class InceptionModule(nn.Module):
     """
 
     def __init__(self, c_in: int, c1: int, c3: int, c5: int,
-                 reduce3: int | None = None, reduce5: int | None = None, pool_proj: int | None = None):
+                 reduce3: int | None = None, reduce5: int | None = None, pool_proj: int | None = None,
+                 batch_norm: bool = False):
         super().__init__()
-        self.b1 = _conv_relu(c_in, c1, 1)
-        self.b3 = (nn.Sequential(_conv_relu(c_in, reduce3, 1), _conv_relu(reduce3, c3, 3))
-                   if reduce3 else _conv_relu(c_in, c3, 3))
-        self.b5 = (nn.Sequential(_conv_relu(c_in, reduce5, 1), _conv_relu(reduce5, c5, 5))
-                   if reduce5 else _conv_relu(c_in, c5, 5))
+        cr = lambda a, b, k: _conv_relu(a, b, k, batch_norm)  # noqa: E731
+        self.b1 = cr(c_in, c1, 1)
+        self.b3 = nn.Sequential(cr(c_in, reduce3, 1), cr(reduce3, c3, 3)) if reduce3 else cr(c_in, c3, 3)
+        self.b5 = nn.Sequential(cr(c_in, reduce5, 1), cr(reduce5, c5, 5)) if reduce5 else cr(c_in, c5, 5)
         pool = nn.MaxPool2d(3, stride=1, padding=1)
-        self.bp = nn.Sequential(pool, _conv_relu(c_in, pool_proj, 1)) if pool_proj else pool
+        self.bp = nn.Sequential(pool, cr(c_in, pool_proj, 1)) if pool_proj else pool
         self.out_channels = c1 + c3 + c5 + (pool_proj or c_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,8 +138,9 @@ class InceptionModule(nn.Module):
 
 def inception_small(n_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
     """A stem, two reduced Inception modules and global average pooling instead of big dense layers."""
-    first = InceptionModule(32, 16, 32, 8, reduce3=24, reduce5=4, pool_proj=8)      # 64 channels
-    second = InceptionModule(first.out_channels, 32, 48, 16, reduce3=32, reduce5=8, pool_proj=16)
+    first = InceptionModule(32, 16, 32, 8, reduce3=24, reduce5=4, pool_proj=8, batch_norm=True)  # 64 ch.
+    second = InceptionModule(first.out_channels, 32, 48, 16, reduce3=32, reduce5=8, pool_proj=16,
+                             batch_norm=True)
     return nn.Sequential(
         nn.Conv2d(in_channels, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.MaxPool2d(2),                                                # 14x14x32

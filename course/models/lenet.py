@@ -83,7 +83,11 @@ class Subsampling(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x):
-        return F.avg_pool2d(x, 2) * self.coef[:, None, None] + self.bias[:, None, None]
+        n, c, h, w = x.shape
+        # the mean over 2 x 2 blocks as a reshape: same as F.avg_pool2d(x, 2) on even sizes,
+        # with a much cheaper backward pass on the CPU
+        pooled = x[..., : h - h % 2, : w - w % 2].reshape(n, c, h // 2, 2, w // 2, 2).mean((3, 5))
+        return pooled * self.coef[:, None, None] + self.bias[:, None, None]
 
 
 class ScaledTanh(nn.Module):

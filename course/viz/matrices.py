@@ -23,7 +23,7 @@ PAD_SHADE = "#d9d9d9"
 DONE_SHADE = "#c6e2ff"
 
 
-def _format_value(v, fmt: str | None) -> str:
+def format_value(v, fmt: str | None) -> str:
     if fmt:
         return format(v, fmt)
     if float(v).is_integer():
@@ -57,7 +57,7 @@ def draw_matrix(m, ax=None, highlight=None, shade=None, title: str | None = None
                 face = "white"
             ax.add_patch(Rectangle((c, r), 1, 1, facecolor=face, edgecolor="#888888", lw=0.6))
             if values and not np.isnan(m[r, c]):
-                ax.text(c + 0.5, r + 0.5, _format_value(m[r, c], fmt), ha="center",
+                ax.text(c + 0.5, r + 0.5, format_value(m[r, c], fmt), ha="center",
                         va="center", fontsize=9 if max(rows, cols) < 12 else 6)
     for r, c in highlight or ():
         if 0 <= r < rows and 0 <= c < cols:
@@ -86,7 +86,7 @@ def _cell_colours(m, cmap, vmin, vmax):
 
 def padding_mask(shape, padding) -> np.ndarray:
     """True on the padded border of a matrix of ``shape`` (the original plus padding)."""
-    before, after = conv_math._pair(padding)
+    before, after = conv_math.as_pair(padding)
     mask = np.ones((shape[0] + before + after, shape[1] + before + after), dtype=bool)
     mask[before:before + shape[0], before:before + shape[1]] = False
     return mask
@@ -96,7 +96,7 @@ def draw_padded(x, padding, mode: str = "zeros", ax=None, title: str | None = No
     """The matrix ``x`` padded in ``mode``, with the padding shaded grey."""
     x = np.asarray(x)
     padded = conv_math.pad(x, padding, mode)
-    before = conv_math._pair(padding)[0]
+    before = conv_math.as_pair(padding)[0]
     return draw_matrix(padded, ax=ax, shade=padding_mask(x.shape, padding),
                        title=title if title is not None else mode, origin=(before, before),
                        **kwargs)
@@ -119,16 +119,16 @@ def padding_tables(x, padding: int = 2, modes=conv_math.PAD_MODES, ncols: int | 
 
 def arithmetic(window, kernel, bias: float = 0.0) -> str:
     """'1×(-1) + 4×0 + ... = 7': one output value written out term by term."""
-    terms = [f"{_format_value(a, None)}×{_paren(b)}"
+    terms = [f"{format_value(a, None)}×{_paren(b)}"
              for a, b in zip(np.ravel(window), np.ravel(kernel))]
     total = float(np.sum(np.asarray(window, dtype=float) * np.asarray(kernel, dtype=float))) + bias
     if bias:
         terms.append(_paren(bias))
-    return " + ".join(terms) + f" = {_format_value(total, None)}"
+    return " + ".join(terms) + f" = {format_value(total, None)}"
 
 
 def _paren(v) -> str:
-    text = _format_value(v, None)
+    text = format_value(v, None)
     return f"({text})" if float(v) < 0 else text
 
 
@@ -208,7 +208,9 @@ def draw_sliding_window(x, kernel, steps=3, stride: int = 1, padding: int = 0,
                        show_text=False)
         win = conv_math.window(padded, i, j, kernel.shape, stride, dilation)
         total = float((win * kernel).sum())
-        row_axes[2].set_title(f"out[{i}, {j}] = {_format_value(total, None)}", fontsize=10)
+        row_axes[2].set_title(f"out[{i}, {j}] = {format_value(total, None)}", fontsize=10)
+        row_axes[1].set_xlabel(_wrap(arithmetic(win, kernel), 34), fontsize=7,
+                               family="monospace")
     fig.tight_layout()
     return fig
 
@@ -241,3 +243,43 @@ def png_bytes(fig, dpi: int = 80) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def draw_flattening(image, row: int, col: int):
+    """A pixel and its 8 neighbours in the image, and where they land in the flat vector.
+
+    Neighbours above and below end up ``width`` places away: flattening keeps the values
+    but not the neighbourhood.
+    """
+    image = np.asarray(image, dtype=float)
+    h, w = image.shape
+    neighbours = [(row + a, col + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+    fig = plt.figure(figsize=(9, 3.6))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1, 2.6], height_ratios=[3, 1])
+    ax = fig.add_subplot(grid[:, 0])
+    ax.imshow(image, cmap="gray_r")
+    for r, c in neighbours:
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, lw=1.2,
+                               edgecolor=HIGHLIGHT if (r, c) == (row, col) else "#1f77b4"))
+    ax.set_title(f"pixel ({row}, {col}) and its neighbours", fontsize=10)
+    ax.axis("off")
+    strip = fig.add_subplot(grid[0, 1])
+    strip.imshow(image.reshape(1, -1), cmap="gray_r", aspect="auto",
+                 extent=(0, h * w, 0, 1))
+    for r, c in neighbours:
+        strip.axvline(r * w + c + 0.5, color=HIGHLIGHT if (r, c) == (row, col) else "#1f77b4",
+                      lw=1.2)
+    strip.set_yticks([])
+    strip.set_title(f"the same {h * w} values as one vector", fontsize=10)
+    zoom = fig.add_subplot(grid[1, 1])
+    first, last = (row - 1) * w + col - 3, (row + 1) * w + col + 4
+    zoom.imshow(image.reshape(1, -1)[:, first:last], cmap="gray_r", aspect="auto",
+                extent=(first, last, 0, 1))
+    for r, c in neighbours:
+        zoom.axvline(r * w + c + 0.5, color=HIGHLIGHT if (r, c) == (row, col) else "#1f77b4",
+                     lw=1.5)
+    zoom.set_yticks([])
+    zoom.set_xlabel("position in the vector (zoom): the neighbours sit in three far-apart "
+                    "groups", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -62,7 +62,7 @@ def parse_matrix(text: str) -> np.ndarray:
 
 
 def format_matrix(m) -> str:
-    return "\n".join(" ".join(matrices._format_value(v, None) for v in row) for row in m)
+    return "\n".join(" ".join(matrices.format_value(v, None) for v in row) for row in m)
 
 
 def demo_input(n: int, seed: int = 3) -> np.ndarray:

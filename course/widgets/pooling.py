@@ -14,8 +14,8 @@ Controls:
 
 Outputs: ``shape_label`` (HTML, "Output shape: 2 x 2"), ``formula``, ``message`` (HTML:
 empty output, settings PyTorch refuses, what ceil_mode added) and ``image``
-(ipywidgets.Image: the input with the argmax cells outlined, the output, and for max the
-indices ``return_indices=True`` gives). Headless: ``result``, ``indices`` (flat indices into
+(ipywidgets.Image: the input with the argmax cells outlined and the cells no window reaches
+shaded grey, the output, and for max the indices ``return_indices=True`` gives). Headless: ``result``, ``indices`` (flat indices into
 the input, max only) and ``argmax_cells`` [(row, col), ...].
 """
 import ipywidgets as widgets
@@ -56,11 +56,12 @@ class PoolingExplorer(widgets.VBox):
         style = {"description_width": "80px"}
         self.size = widgets.IntSlider(size, 2, 10, description="input n", style=style)
         self.kind = widgets.ToggleButtons(options=["max", "average"], value=kind,
-                                          description="pooling", style=style)
+                                          description="pooling",
+                                          style={**style, "button_width": "80px"})
         self.kernel = widgets.IntSlider(kernel, 1, 5, description="kernel", style=style)
         self.stride = widgets.Dropdown(options=[DEFAULT_STRIDE, 1, 2, 3, 4],
                                        value=stride or DEFAULT_STRIDE, description="stride",
-                                       style=style)
+                                       style=style, layout=widgets.Layout(width="280px"))
         self.padding = widgets.IntSlider(padding, 0, 2, description="padding", style=style)
         self.ceil_mode = widgets.Checkbox(ceil_mode, description="ceil_mode")
         self.shape_label = widgets.HTML()
@@ -69,7 +70,7 @@ class PoolingExplorer(widgets.VBox):
         self.image = widgets.Image(format="png")
         self.result, self.indices, self.argmax_cells = np.zeros((0, 0)), None, []
         controls = widgets.VBox([self.size, self.kind, self.kernel, self.stride, self.padding,
-                                 self.ceil_mode])
+                                 self.ceil_mode], layout=widgets.Layout(min_width="340px"))
         readout = widgets.VBox([self.shape_label, self.formula, self.message])
         super().__init__([widgets.HBox([controls, readout]), self.image])
         for control in (self.size, self.kind, self.kernel, self.stride, self.padding,
@@ -117,15 +118,26 @@ class PoolingExplorer(widgets.VBox):
         self.message.value = warning_html(text)
         self.image.value = matrices.png_bytes(matrices.draw_matrix(x, title="input"))
 
+    def uncovered(self, n: int) -> np.ndarray:
+        """Input cells that no pooling window reaches (what rounding down drops)."""
+        k, s, p = self.kernel.value, self.stride_value, self.padding.value
+        reached = np.zeros(n, dtype=bool)
+        for i in range(self.result.shape[0]):
+            reached[max(i * s - p, 0):max(i * s - p + k, 0)] = True
+        return ~(reached[:, None] & reached[None, :])
+
     def _draw(self, x):
-        panels = [(x, "input" + (" (red: argmax)" if self.argmax_cells else ""),
-                   self.argmax_cells, "Blues"),
+        unused = self.uncovered(x.shape[0])
+        title = "input" + (" (red: argmax)" if self.argmax_cells else "")
+        panels = [(x, title + ("; grey: unused" if unused.any() else ""), self.argmax_cells,
+                   "Blues"),
                   (self.result, f"{self.kind.value} pooling output", None, "Greens")]
         if self.indices is not None:
             panels.append((self.indices, "indices (flat)", None, "Purples"))
         widths = [m.shape[1] + 1 for m, *_ in panels]
         fig, axes = plt.subplots(1, len(panels), gridspec_kw={"width_ratios": widths},
                                  figsize=(0.45 * sum(widths) + 1, 0.45 * x.shape[0] + 1))
-        for ax, (m, title, cells, cmap) in zip(axes, panels):
-            matrices.draw_matrix(m, ax=ax, highlight=cells, title=title, cmap=cmap)
+        for n, (ax, (m, title, cells, cmap)) in enumerate(zip(axes, panels)):
+            matrices.draw_matrix(m, ax=ax, highlight=cells, title=title, cmap=cmap,
+                                 shade=unused if n == 0 else None)
         self.image.value = matrices.png_bytes(fig)

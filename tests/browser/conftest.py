@@ -11,7 +11,6 @@ like a student's first ``make lab``, and with COURSE_FAST=1 / COURSE_OFFLINE=1 s
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,30 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from .chromium import chromium_path, launch, missing_browser
 from .lab import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
-
-pytestmark = pytest.mark.browser
-
-
-def chromium_path() -> str | None:
-    """Debian's chromium (or COURSE_CHROMIUM), never a Playwright-downloaded build."""
-    wanted = os.environ.get("COURSE_CHROMIUM")
-    for candidate in (wanted, "/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/browser" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.browser)
 
 
 def _free_port() -> int:
@@ -54,14 +34,19 @@ def _free_port() -> int:
 
 
 def _lab_settings(settings_dir: Path):
-    """Only one non-default setting: every cell stays in the DOM.
+    """Two non-default settings.
 
-    JupyterLab 4 detaches cells scrolled out of view (notebook windowing); a test that looks for
-    "Error displaying widget" in the whole notebook must see every cell.
+    - every cell stays in the DOM: JupyterLab 4 detaches cells scrolled out of view (notebook
+      windowing), and a test that looks for "Error displaying widget" must see every cell;
+    - no autosave: the server serves the shared working tree, and a lecture must never be
+      written back with its outputs.
     """
-    tracker = settings_dir / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True, exist_ok=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))
+    settings = {"notebook-extension/tracker": {"windowingMode": "none"},
+                "docmanager-extension/plugin": {"autosave": False}}
+    for name, values in settings.items():
+        path = settings_dir / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120):
@@ -80,26 +65,25 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float =
 
 @pytest.fixture(scope="session")
 def browser_executable():
-    path = chromium_path()
-    if path is None:
-        pytest.skip("no chromium at /usr/bin/chromium: install it with `apt-get install -y chromium`")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("Playwright for Python is not installed (pip install playwright)")
-    return path
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    return chromium_path()
 
 
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory, browser_executable):
     """A JupyterLab server on 127.0.0.1 serving the repository; yields its base URL and token."""
     home = tmp_path_factory.mktemp("lab")
-    dirs = {name: home / name for name in ("config", "settings", "workspaces", "runtime", "ipython")}
+    dirs = {name: home / name
+            for name in ("config", "data", "settings", "workspaces", "runtime", "ipython",
+                         "checkpoints")}
     for path in dirs.values():
         path.mkdir()
     _lab_settings(dirs["settings"])
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(dirs["config"]),
+               JUPYTER_DATA_DIR=str(dirs["data"]),
                JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
                JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
                JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
@@ -112,7 +96,9 @@ def lab_server(tmp_path_factory, browser_executable):
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
            f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
-           "--LabApp.expose_app_in_browser=True"]
+           "--LabApp.expose_app_in_browser=True",
+           # checkpoints (written when a notebook opens) go to the temp dir, not next to it
+           f"--FileCheckpoints.root_dir={dirs['checkpoints']}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI and containers run as root
     with open(log, "w") as out:
@@ -134,25 +120,33 @@ def lab_server(tmp_path_factory, browser_executable):
 def browser(browser_executable):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=browser_executable,
-                                              headless=True, args=CHROMIUM_ARGS)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser tab, 1400x1000, whose console errors are kept in ``page.console_errors``."""
+    """A fresh browser tab (new context: no cookies or storage from other tests), 1400x1000."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.console_errors = []
-    tab.on("console", lambda msg: msg.type == "error" and tab.console_errors.append(msg.text))
-    yield tab
+    yield context.new_page()
     context.close()
+
+
+def _shut_down_sessions(url: str, token: str):
+    """Close every notebook session (and its kernel) the test opened, through the REST API."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/api/sessions", headers=headers)) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(f"{url}/api/sessions/{session['id']}", method="DELETE",
+                                         headers=headers)
+        urllib.request.urlopen(request).close()
 
 
 @pytest.fixture
 def lab(page, lab_server):
-    """A JupyterLab session in ``page``; see tests/browser/lab.py."""
+    """A JupyterLab session in ``page``; see tests/browser/lab.py. Kernels are shut down after."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return Lab(page, lab_server["url"], lab_server["token"], SCREENSHOTS)
+    yield Lab(page, lab_server["url"], lab_server["token"], SCREENSHOTS, lab_server)
+    _shut_down_sessions(lab_server["url"], lab_server["token"])

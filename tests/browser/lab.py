@@ -31,8 +31,10 @@ _CELLS_JS = """() => {
 
 
 class Lab:
-    def __init__(self, page, url: str, token: str, screenshots: Path):
+    def __init__(self, page, url: str, token: str, screenshots: Path, server_state=None):
         self.page, self.url, self.token, self.screenshots = page, url, token, screenshots
+        # shared by every test of one server: the news question is asked only once
+        self.server_state = {} if server_state is None else server_state
 
     # --- opening and the first-run toast -------------------------------------------------------
     def open(self, path: str, timeout: float = 90):
@@ -46,7 +48,10 @@ class Lab:
         self.dismiss_news()
 
     def dismiss_news(self, wait: float = 8):
-        """Answer "No" to JupyterLab's "official Jupyter news" toast of a fresh settings folder."""
+        """Answer "No" to JupyterLab's "official Jupyter news" toast of a fresh settings folder
+        (the answer is saved in the settings folder: later pages of the same server do not ask)."""
+        if self.server_state.get("news_answered"):
+            return False
         toast = self.page.locator(".Toastify__toast", has_text="Jupyter news")
         try:
             toast.first.wait_for(timeout=wait * 1000)
@@ -54,6 +59,7 @@ class Lab:
             return False
         toast.first.get_by_role("button", name="No", exact=True).click()
         toast.first.wait_for(state="detached", timeout=10_000)
+        self.server_state["news_answered"] = True
         return True
 
     def wait_for_kernel(self, status: str, timeout: float = 90):
@@ -118,11 +124,8 @@ class Lab:
 
     @staticmethod
     def widget_text(cell) -> str:
-        """Text of the explorer (labels, HTML, printed output), without the slider readouts."""
-        return cell.locator(".jp-Cell-outputArea").evaluate(
-            """area => { const c = area.cloneNode(true);
-                         c.querySelectorAll('.widget-readout').forEach(r => r.remove());
-                         return c.innerText; }""")
+        """Text of the explorer as shown (labels, HTML, printed output, slider readouts)."""
+        return cell.locator(".jp-Cell-outputArea").inner_text()
 
     @staticmethod
     def shapes(text: str) -> list[str]:

