@@ -33,7 +33,8 @@ from course.config import offline
 __all__ = ["Backbone", "pretrained_backbone", "efficientnet_lite0", "imagenet_classes",
            "imagenet_preprocess", "top_k", "head_of", "replace_head", "freeze_backbone",
            "trainable_parameters", "extract_features", "torchvision_classifiers",
-           "image_folder", "folder_tensors", "IMAGENET_MEAN", "IMAGENET_STD"]
+           "image_folder", "folder_tensors", "untrained_copy", "as_backbone_input",
+           "write_demo_folder", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -263,3 +264,40 @@ def folder_tensors(path, preprocess) -> tuple[torch.Tensor, torch.Tensor, list[s
         raise ValueError(f"no images found under {path}; expected {path}/<class>/<image>.jpg")
     xs, ys = zip(*(folder[i] for i in range(len(folder))))
     return torch.stack(xs), torch.tensor(ys), list(folder.classes)
+
+
+def untrained_copy(backbone: Backbone, n_classes: int) -> nn.Module:
+    """The backbone's architecture with random weights and an ``n_classes`` head (training from scratch)."""
+    if backbone.name == "efficientnet_lite0":
+        import timm
+        return timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=n_classes)
+    import torchvision
+    return torchvision.models.get_model(backbone.name, weights=None, num_classes=n_classes)
+
+
+def as_backbone_input(x: torch.Tensor, size: int = 64) -> torch.Tensor:
+    """N x 1 (or 3) x H x W images in [0, 1] -> N x 3 x size x size, normalized as in ImageNet training."""
+    import torch.nn.functional as F
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)  # grey digits: the same picture in R, G and B
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def write_demo_folder(path, photos: dict, per_class: int = 3, size: int = 160) -> Path:
+    """A small ImageFolder (``path/<photo name>/<i>.jpg``): random crops of each photo, for trying the code."""
+    from PIL import Image
+    import numpy as np
+    rng = np.random.default_rng(0)
+    path = Path(path)
+    for name, img in photos.items():
+        (path / name).mkdir(parents=True, exist_ok=True)
+        h, w = img.shape[:2]
+        side = int(min(h, w) * 0.8)
+        for i in range(per_class):
+            r, c = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
+            crop = Image.fromarray(np.ascontiguousarray(img[r:r + side, c:c + side])).resize((size, size))
+            crop.convert("RGB").save(path / name / f"{i}.jpg", quality=90)
+    return path

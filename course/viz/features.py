@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["show_filters", "feature_layers", "capture", "show_feature_maps", "top_patches",
+__all__ = ["first_conv", "show_filters", "feature_layers", "capture", "show_feature_maps", "top_patches",
            "show_top_patches", "photo_crops", "to_display"]
 
 
@@ -39,6 +39,11 @@ def _grid(n: int, ncols: int):
     for ax in axes.flat:
         ax.axis("off")
     return fig, axes
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    """The first convolution of a model (the one that looks at pixels)."""
+    return next(m for m in model.modules() if isinstance(m, nn.Conv2d))
 
 
 def show_filters(weight: torch.Tensor, ncols: int = 8, title: str | None = None):

@@ -1,0 +1,179 @@
+"""Lectures 08-10 executed headless: every figure they state, the measured comparisons, timing, hygiene.
+
+Fast mode runs by default; full mode (COURSE_FULL_TESTS=1) checks the 8-minute budget.
+Timing limits are for a quiet machine; on a shared one set COURSE_TIMING_SLACK (default 2).
+"""
+import os
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from nbrun import count_images, execute_notebook, figures, outputs_text, stored_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = {
+    "08": ROOT / "lectures" / "08_classic_architectures.ipynb",
+    "09": ROOT / "lectures" / "09_resnet.ipynb",
+    "10": ROOT / "lectures" / "10_transfer_learning.ipynb",
+}
+SLACK = float(os.environ.get("COURSE_TIMING_SLACK", "2"))
+OWN_CLASSES = ["circles", "stripes"]
+_executed = {}
+
+
+def own_photo_folder() -> Path:
+    """A folder of generated images, standing in for an instructor's own photos."""
+    folder = ROOT / "build" / "test_own_photos"
+    rng = np.random.default_rng(0)
+    from PIL import Image
+    yy, xx = np.mgrid[:96, :128]
+    for label in OWN_CLASSES:
+        (folder / label).mkdir(parents=True, exist_ok=True)
+        for i in range(2):
+            if label == "circles":
+                mask = (yy - 48) ** 2 + (xx - 64 - 8 * i) ** 2 < (20 + 5 * i) ** 2
+            else:
+                mask = ((xx + 3 * i) // 8) % 2 == 0
+            img = np.where(mask[..., None], rng.integers(150, 255, 3), rng.integers(0, 100, 3))
+            Image.fromarray(img.astype(np.uint8)).save(folder / label / f"{i}.png")
+    return folder
+
+
+def executed(key: str):
+    """Run each notebook once per session (fast mode) and share the result."""
+    if key not in _executed:
+        env = {"COURSE_PHOTOS": str(own_photo_folder())} if key == "10" else None
+        _executed[key] = execute_notebook(LECTURES[key], fast=True, env=env)
+    return _executed[key]
+
+
+# -- hygiene -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", LECTURES)
+def test_committed_without_outputs(key):
+    path = LECTURES[key]
+    assert stored_outputs(path) == 0
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    source = "\n".join(c.source for c in nb.cells)
+    assert "self_check(" in source and "glossary(" in source
+
+
+@pytest.mark.parametrize("key", LECTURES)
+def test_runs_fast_without_errors(key):
+    nb = executed(key)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, outputs_text(nb)[-2000:]
+    warnings = [o.text for c in nb.cells for o in c.get("outputs", [])
+                if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
+    assert not warnings, warnings
+    text = outputs_text(nb)
+    assert "Self-check (6 questions)" in text and "Glossary" in text
+    assert count_images(nb) >= 3
+    assert nb.metadata["course_wall_s"] < 120 * SLACK
+
+
+# -- lecture 08 --------------------------------------------------------------------------------
+def test_08_parameter_and_cost_table():
+    f = figures(executed("08"))
+    assert f["params_alexnet"] == f["alexnet_params"] == 61_100_840
+    assert f["params_vgg16"] == f["vgg16_params"] == 138_357_544
+    assert f["params_googlenet"] == f["googlenet_params"] == 13_004_888
+    assert f["googlenet_params_no_aux"] == 6_624_904
+    assert (f["params_resnet18"], f["params_resnet34"], f["params_resnet50"]) == (
+        11_689_512, 21_797_672, 25_557_032)
+    assert f["macs_alexnet"] < f["macs_resnet18"] < f["macs_resnet34"] < f["macs_resnet50"] < f["macs_vgg16"]
+    assert 15e9 < f["macs_vgg16"] < 16e9
+    assert f["vgg16_first_dense_params"] == 7 * 7 * 512 * 4096 + 4096
+    assert f["vgg16_conv_params"] == 14_714_688
+
+
+def test_08_lenet_alexnet_table_and_first_layer():
+    f = figures(executed("08"))
+    assert f["lenet_table_shapes"] == ["6x28x28", "6x14x14", "16x10x10", "16x5x5", "400", "120", "84", "10"]
+    assert f["alexnet_table_shapes"][:4] == ["96x54x54", "96x26x26", "256x26x26", "256x12x12"]
+    assert f["alexnet_table_shapes"][7:] == ["256x5x5", "6400", "4096", "4096", "1000"]
+    assert f["alexnet_first_side"] == 54
+    assert f["alexnet_2012_params"] == 50_844_008 and 0.9 < f["alexnet_dense_share"] < 0.95
+
+
+def test_08_small_kernels_and_inception_costs():
+    f = figures(executed("08"))
+    assert f["stack_3x3_field"] == 5
+    assert (f["weights_two_3x3"], f["weights_one_5x5"]) == (73_728, 102_400)
+    assert (f["weights_three_3x3"], f["weights_one_7x7"]) == (110_592, 200_704)
+    assert f["inception_naive_macs"] == 303_464_448 and f["inception_reduced_macs"] == 128_049_152
+    assert f["inception_depths"] == [416, 256] and f["inception_saving"] == 2.37
+
+
+def test_08_small_networks_learn():
+    f = figures(executed("08"))
+    for name in ("alexnet", "vgg", "inception"):
+        assert f[f"small_acc_{name}"] > 0.4, name  # chance is 0.1
+
+
+# -- lecture 09 --------------------------------------------------------------------------------
+def test_09_residual_twin_trains_better_than_plain():
+    f = figures(executed("09"))
+    assert f["layers_plain-20"] == f["layers_residual-20"] == 20
+    # the degradation problem, measured with fixed seeds: a clear margin on the *training* loss
+    assert f["train_loss_plain-20"] > f["train_loss_residual-20"] + 0.3
+    assert f["test_acc_residual-20"] > f["test_acc_plain-20"] + 0.1
+    # gradients: more uneven across depth in the plain net
+    assert f["grad_spread_plain-20"] > 1.2 * f["grad_spread_residual-20"]
+
+
+def test_09_block_algebra_and_family():
+    f = figures(executed("09"))
+    assert f["zero_block_residual_grad"] == 1.0 and f["zero_block_plain_grad"] == 0.0
+    assert f["toy_plain_gradient"] == 0.5 ** 20 and f["toy_residual_gradient"] == 1.5 ** 20
+    assert f["projection_shortcut_params"] == 32 * 64 + 2 * 64
+    assert f["ours_resnet18_params"] == f["params_resnet18"] == 11_689_512
+    assert f["ours_resnet34_params"] == f["params_resnet34"] == 21_797_672
+    assert f["ours_resnet_layers"] == [18, 34]
+    assert f["params_resnet101"] == 44_549_160 and 60e6 < f["params_resnet152"] < 61e6
+
+
+# -- lecture 10 --------------------------------------------------------------------------------
+def test_10_pretrained_model_names_photos():
+    f = figures(executed("10"))
+    assert f["chelsea_top1"] in {"Egyptian cat", "tabby", "tiger cat", "Persian cat", "Siamese cat"}
+    assert f["coffee_top1"] in {"espresso", "cup"}
+    assert f["torchvision_classifiers"] > 50
+    assert "EfficientNet-Lite0" in outputs_text(executed("10"))  # offline: says which model it used
+
+
+def test_10_pretrained_beats_scratch():
+    f = figures(executed("10"))
+    assert f["acc_feature_extraction"] > f["acc_scratch"] + 0.2
+    assert f["acc_fine_tuning"] > f["acc_scratch"] + 0.2
+    assert f["frozen_trainable_params"] == 1280 * 10 + 10
+
+
+def test_10_what_the_network_sees_and_own_photos():
+    nb = executed("10")
+    f = figures(nb)
+    assert f["first_layer_filters"] == [32, 3, 3, 3]
+    shapes = list(f["feature_map_shapes"].values())
+    assert shapes[0][0] < shapes[-1][0] and shapes[0][1] > shapes[-1][1]  # deeper: more channels, smaller
+    assert f["top_patches_per_filter"] == [9] * len(f["top_patches_per_filter"])
+    assert f["own_photos_count"] == 4 and f["own_photos_classes"] == OWN_CLASSES
+    widget_views = [o for c in nb.cells for o in c.get("outputs", [])
+                    if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widget_views  # the explorer and the self-check rendered as widgets
+
+
+# -- full mode ---------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("key", LECTURES)
+def test_full_mode_within_budget(key):
+    env = {"COURSE_PHOTOS": str(own_photo_folder())} if key == "10" else None
+    nb = execute_notebook(LECTURES[key], fast=False, env=env, save=False)
+    assert nb.metadata["course_wall_s"] < 480 * SLACK
+    f = figures(nb)
+    if key == "09":
+        assert f["train_loss_plain-20"] > f["train_loss_residual-20"] + 0.2
+    if key == "10":
+        assert f["acc_feature_extraction"] > f["acc_scratch"] + 0.1
