@@ -215,7 +215,3 @@ def check_grad(actual, expected, name="gradient", atol=1e-6, rtol=1e-4):
             _fail(f"{name}: proportional to the right gradient but {ratio.item():.3g} times it")
         check_tensor(got.double(), want.double(), name, atol=atol, rtol=rtol)
 
-
-def requires_grad_flags(named_flags):
-    """``{name: requires_grad}`` from ``[(name, flag), ...]`` (a readable diff in messages)."""
-    return {str(n): bool(f) for n, f in named_flags}

@@ -156,8 +156,8 @@ def test_10_what_the_network_sees_and_own_photos():
     nb = executed("10")
     f = figures(nb)
     assert f["first_layer_filters"] == [32, 3, 3, 3]
-    shapes = list(f["feature_map_shapes"].values())
-    assert shapes[0][0] < shapes[-1][0] and shapes[0][1] > shapes[-1][1]  # deeper: more channels, smaller
+    stages = f["feature_map_shapes"]  # [stage, channels, height, width], input side first
+    assert stages[0][1] < stages[-1][1] and stages[0][2] > stages[-1][2]  # deeper: more channels, smaller
     assert f["top_patches_per_filter"] == [9] * len(f["top_patches_per_filter"])
     assert f["own_photos_count"] == 4 and f["own_photos_classes"] == OWN_CLASSES
     widget_views = [o for c in nb.cells for o in c.get("outputs", [])

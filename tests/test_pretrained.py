@@ -130,3 +130,37 @@ def test_image_folder_of_own_photos(tmp_path, lite0):
     (tmp_path / "empty").mkdir()
     with pytest.raises(Exception):
         folder_tensors(tmp_path / "empty", lite0.preprocess)
+
+
+def test_frozen_batchnorm_keeps_running_statistics():
+    from course.data import Dataset
+    from course.models.pretrained import FrozenBatchNorm
+    from course.train import fit
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    x, y = torch.rand(32, 1, 8, 8) + 3, torch.randint(0, 2, (32,))
+    data = Dataset("tiny", x, y, x[:8], y[:8], ["a", "b"])
+    before = model[1].running_mean.clone()
+    gamma = model[1].weight.detach().clone()
+    fit(model, data, epochs=2, batch_size=16, quiet=True, schedule="constant", device="cpu",
+        callbacks=[FrozenBatchNorm()])
+    assert torch.equal(model[1].running_mean, before)       # statistics kept
+    assert not torch.equal(model[1].weight.detach(), gamma)  # scale still learns
+    fit(model, data, epochs=1, batch_size=16, quiet=True, schedule="constant", device="cpu")
+    assert not torch.equal(model[1].running_mean, before)   # without the callback they move
+
+
+def test_scratch_copy_inputs_and_demo_folder(tmp_path, lite0):
+    from course.models.pretrained import as_backbone_input, untrained_copy, write_demo_folder
+    scratch = untrained_copy(lite0, 10)
+    assert head_of(scratch).out_features == 10
+    assert not torch.equal(scratch.conv_stem.weight, lite0.model.conv_stem.weight)
+    x = as_backbone_input(torch.rand(5, 1, 28, 28), size=48)
+    assert x.shape == (5, 3, 48, 48)
+    white = as_backbone_input(torch.ones(1, 1, 28, 28), size=32)
+    assert torch.allclose(white[0, :, 0, 0], (1 - torch.tensor(pretrained.IMAGENET_MEAN)) / torch.tensor(pretrained.IMAGENET_STD))
+    photos = {"a": (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)}
+    write_demo_folder(tmp_path, photos, per_class=2, size=40)
+    x, y, classes = folder_tensors(tmp_path, lite0.preprocess)
+    assert classes == ["a"] and len(x) == 2

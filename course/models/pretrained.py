@@ -29,12 +29,13 @@ import torch
 from torch import nn
 
 from course.config import offline
+from course.train import Callback
 
 __all__ = ["Backbone", "pretrained_backbone", "efficientnet_lite0", "imagenet_classes",
            "imagenet_preprocess", "top_k", "head_of", "replace_head", "freeze_backbone",
            "trainable_parameters", "extract_features", "torchvision_classifiers",
            "image_folder", "folder_tensors", "untrained_copy", "as_backbone_input",
-           "write_demo_folder", "IMAGENET_MEAN", "IMAGENET_STD"]
+           "write_demo_folder", "FrozenBatchNorm", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -301,3 +302,18 @@ def write_demo_folder(path, photos: dict, per_class: int = 3, size: int = 160) -
             crop = Image.fromarray(np.ascontiguousarray(img[r:r + side, c:c + side])).resize((size, size))
             crop.convert("RGB").save(path / name / f"{i}.jpg", quality=90)
     return path
+
+
+class FrozenBatchNorm(Callback):
+    """A course.train callback that keeps every BatchNorm layer in eval mode while fine-tuning.
+
+    fit() puts the whole model in train mode each epoch; for BN that means normalizing with the
+    statistics of each small batch and overwriting the ImageNet running statistics. With few
+    images (small batches, few steps) that mismatch costs more than it helps, so the pretrained
+    statistics are kept (the scale and shift of each BN layer still learn).
+    """
+
+    def before_batch(self, trainer):
+        for m in trainer.model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
