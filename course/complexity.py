@@ -97,11 +97,13 @@ def layer_table(model: nn.Module, input_size, leaf_types=(nn.Conv2d, nn.Linear, 
 
     handles = [m.register_forward_hook(hook_for(n)) for n, m in model.named_modules()
                if isinstance(m, leaf_types)]
+    was_training = model.training
     try:
         model.eval()
         with torch.no_grad():
             model(_example_input(model, input_size))
     finally:
+        model.train(was_training)
         for h in handles:
             h.remove()
     return rows

@@ -121,8 +121,10 @@ def test_09_residual_twin_trains_better_than_plain():
     # the degradation problem, measured with fixed seeds: a clear margin on the *training* loss
     assert f["train_loss_plain-20"] > f["train_loss_residual-20"] + 0.3
     assert f["test_acc_residual-20"] > f["test_acc_plain-20"] + 0.1
-    # gradients: more uneven across depth in the plain net
-    assert f["grad_spread_plain-20"] > 1.2 * f["grad_spread_residual-20"]
+    # gradients: far more uneven across depth in the plain net (input-side / output-side layers;
+    # seeds 0-2 give ratios 2.6-3.2 plain against 1.3-1.8 residual)
+    assert f["grad_ratio_plain-20"] > 1.4 * f["grad_ratio_residual-20"]
+    assert f["grad_ratio_plain-20"] > 2
 
 
 def test_09_block_algebra_and_family():
