@@ -56,10 +56,16 @@ def cmd_release(args):
     return release.main([args.ps])
 
 
-def limits_from(args):
-    base = TEST_LIMITS if args.test_limits else Limits()
+def limits_from(args, source=None):
+    """Defaults, raised by the problem set's own needs (notebook metadata), then the flags."""
+    base = TEST_LIMITS if args.test_limits else source_limits(source)
     overrides = {k: getattr(args, k) for k in base.as_dict() if getattr(args, k, None) is not None}
     return Limits.from_dict({**base.as_dict(), **overrides})
+
+
+def source_limits(source) -> Limits:
+    """Limits a problem set asks for in its metadata ("course_limits"), over the defaults."""
+    return Limits.from_dict({**Limits().as_dict(), **(getattr(source, "limits", None) or {})})
 
 
 def grade(ps, path, source, home=None, workers=None, scheduler=None, sandbox=True, force=False,
@@ -68,7 +74,7 @@ def grade(ps, path, source, home=None, workers=None, scheduler=None, sandbox=Tru
     from .pool import make_task, run
     from .sandbox import NO_SANDBOX_WARNING, bubblewrap_works
     from .submissions import collect
-    limits = limits or Limits()
+    limits = limits or source_limits(source)
     if sandbox and not bubblewrap_works():
         echo("WARNING: " + NO_SANDBOX_WARNING)
     elif not sandbox:
@@ -96,8 +102,9 @@ def grade(ps, path, source, home=None, workers=None, scheduler=None, sandbox=Tru
 
 
 def cmd_grade(args):
-    summary = grade(args.ps, args.path, _source(args), args.home, args.workers, args.scheduler,
-                    not args.no_sandbox, args.force, limits_from(args))
+    source = _source(args)
+    summary = grade(args.ps, args.path, source, args.home, args.workers, args.scheduler,
+                    not args.no_sandbox, args.force, limits_from(args, source))
     return 0 if summary["graded"] + summary["failed"] == summary["submitted"] else 1
 
 

@@ -33,6 +33,7 @@ class Source:
     name: str
     cells: list
     sha256: str
+    limits: dict = field(default_factory=dict)  # notebook metadata "course_limits": this set's needs
 
     @property
     def max_score(self):
@@ -43,11 +44,12 @@ class Source:
         return [c.grade_id for c in self.cells if c.kind == "answer"]
 
     def to_dict(self):
-        return {"name": self.name, "sha256": self.sha256, "cells": [asdict(c) for c in self.cells]}
+        return {"name": self.name, "sha256": self.sha256, "cells": [asdict(c) for c in self.cells],
+                "limits": dict(self.limits)}
 
     @classmethod
     def from_dict(cls, data):
-        return cls(data["name"], [Cell(**c) for c in data["cells"]], data["sha256"])
+        return cls(data["name"], [Cell(**c) for c in data["cells"]], data["sha256"], data.get("limits", {}))
 
 
 def text_of(source):
@@ -101,7 +103,8 @@ def load_source(path) -> Source:
         points = float(meta.get("points") or 0) if kind == "test" else 0.0
         binds = top_level_names(text) if kind == "answer" else []
         cells.append(Cell(index, kind, grade_id, text, points, bool(kind == "answer" and meta.get("grade")), binds))
-    return Source(Path(path).stem, cells, hashlib.sha256(raw).hexdigest())
+    limits = (nb.get("metadata") or {}).get("course_limits") or {}
+    return Source(Path(path).stem, cells, hashlib.sha256(raw).hexdigest(), dict(limits))
 
 
 def source_path(ps, root=ROOT):

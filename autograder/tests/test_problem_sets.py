@@ -41,6 +41,16 @@ def submission(path, make_answer):
     return json.dumps(nb)
 
 
+@pytest.mark.parametrize("path", PROBLEM_SETS, ids=[p.stem for p in PROBLEM_SETS])
+def test_problem_set_limits_come_from_its_metadata(path):
+    source = load_source(path)
+    limits = cli.source_limits(source)
+    assert source.limits, "each problem set states the limits its training cells need"
+    for key, value in source.limits.items():
+        assert getattr(limits, key) == value
+    assert limits.memory_mb == Limits().memory_mb  # what it does not state keeps the default
+
+
 @pytest.mark.skipif(not PROBLEM_SETS, reason="no problem sets in solutions/ yet")
 @pytest.mark.skipif(not bubblewrap_works(), reason="needs bubblewrap")
 @pytest.mark.parametrize("path", PROBLEM_SETS, ids=[p.stem for p in PROBLEM_SETS])
@@ -51,8 +61,8 @@ def test_problem_set_through_the_sandbox(path, tmp_path):
     (folder / "solved.ipynb").write_text(submission(path, strip_markers))
     (folder / "stubs.ipynb").write_text(submission(path, released_answer))
     (folder / "patcher.ipynb").write_text(submission(path, lambda s: PATCH_EVERYTHING + released_answer(s)))
-    summary = cli.grade(path.stem, folder, source, home=tmp_path, workers=2,
-                        limits=Limits(wall_s=300, cell_s=120), echo=lambda *a: None)
+    # the problem set's own limits (metadata "course_limits"), as `autograder grade` uses them
+    summary = cli.grade(path.stem, folder, source, home=tmp_path, workers=2, echo=lambda *a: None)
     scores = {r["student"]: r for r in summary["records"]}
     solved = scores["solved"]
     assert solved["score"] == source.max_score > 0, [c for c in solved["cells"] if not c["passed"]]
