@@ -42,8 +42,11 @@ system-deps:
 			|| echo "could not install$$missing: the tests that need them will skip and say why"; fi; \
 	fi
 
+# Two runs: everything in parallel, then the notes site (it reuses the lectures the first run
+# executed, in build/executed/) and the browser tests, which drive one JupyterLab at a time.
 test: kernel system-deps
-	COURSE_OFFLINE=1 COURSE_THREADS=1 $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q
+	COURSE_OFFLINE=1 COURSE_THREADS=1 $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q -m "not notes and not browser"
+	COURSE_OFFLINE=1 COURSE_THREADS=1 $(PY) -m pytest -p no:xdist -q -m "notes or browser"
 
 bench: venv
 	COURSE_OFFLINE=1 $(PY) benchmarks/fit_throughput.py
