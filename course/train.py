@@ -84,8 +84,11 @@ def make_schedule(schedule, optimizer, lr: float, total_steps: int):
     if schedule in (None, "constant"):
         return None
     if schedule == "onecycle":
+        if total_steps < 4:  # too short to warm up and anneal: keep lr constant
+            return None
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps,
-                                                   pct_start=0.25, div_factor=25, final_div_factor=1e3)
+                                                   pct_start=max(0.25, 1.5 / total_steps),
+                                                   div_factor=25, final_div_factor=1e3)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle', 'cosine' or 'constant'")

@@ -13,6 +13,9 @@ import pytest
 from nbrun import count_images, execute_notebook, figures, outputs_text, stored_outputs
 from test_conv_math import SEED_CIRCULAR, SEED_MATRIX, SEED_REPLICATE, SEED_SYMMETRIC
 
+# one worker runs this file, so each lecture is executed once and its run shared by the tests
+pytestmark = pytest.mark.xdist_group("lectures_01_04")
+
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = {
     "01": ROOT / "lectures" / "01_why_convolutions.ipynb",

@@ -16,6 +16,9 @@ from torch import nn
 
 from nbrun import count_images, execute_notebook, figures, outputs_text, stored_outputs
 
+# one worker runs this file, so each lecture is executed once and its run shared by the tests
+pytestmark = pytest.mark.xdist_group("lectures_05_07")
+
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = {
     "05": ROOT / "lectures" / "05_lenet.ipynb",

@@ -12,6 +12,9 @@ import pytest
 
 from nbrun import count_images, execute_notebook, figures, outputs_text, stored_outputs
 
+# one worker runs this file, so each lecture is executed once and its run shared by the tests
+pytestmark = pytest.mark.xdist_group("lectures_08_10")
+
 ROOT = Path(__file__).resolve().parents[1]
 LECTURES = {
     "08": ROOT / "lectures" / "08_classic_architectures.ipynb",
@@ -120,6 +123,7 @@ def test_09_residual_twin_trains_better_than_plain():
     assert f["layers_plain-20"] == f["layers_residual-20"] == 20
     # the degradation problem, measured with fixed seeds: a clear margin on the *training* loss
     assert f["train_loss_plain-20"] > f["train_loss_residual-20"] + 0.3
+    assert f["train_loss_plain-20"] > 1.5 * f["train_loss_residual-20"]
     assert f["test_acc_residual-20"] > f["test_acc_plain-20"] + 0.1
     # gradients: far more uneven across depth in the plain net (input-side / output-side layers;
     # seeds 0-2 give ratios 2.6-3.2 plain against 1.3-1.8 residual)
@@ -176,6 +180,7 @@ def test_full_mode_within_budget(key):
     assert nb.metadata["course_wall_s"] < 480 * SLACK
     f = figures(nb)
     if key == "09":
-        assert f["train_loss_plain-20"] > f["train_loss_residual-20"] + 0.2
+        # a larger budget narrows the gap (measured: 0.104 against 0.051) but keeps its direction
+        assert f["train_loss_plain-20"] > 1.5 * f["train_loss_residual-20"]
     if key == "10":
         assert f["acc_feature_extraction"] > f["acc_scratch"] + 0.1

@@ -126,3 +126,10 @@ def test_unknown_optimizer_and_schedule():
         fit(small_cnn(), blobs(), epochs=1, optimizer="lion", quiet=True)
     with pytest.raises(ValueError, match="onecycle"):
         fit(small_cnn(), blobs(), epochs=1, schedule="triangle", quiet=True)
+
+
+@pytest.mark.parametrize("n", [8, 16, 32, 48, 64, 100])
+def test_onecycle_survives_very_short_runs(n):
+    """1 to 4 steps in all: no ZeroDivisionError inside the scheduler."""
+    history = fit(small_cnn(), blobs(n), epochs=1, batch_size=16, quiet=True)
+    assert len(history.steps["lr"]) == -(-(n * 3 // 4) // 16)
