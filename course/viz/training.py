@@ -1,5 +1,6 @@
 """Pictures of a training run, drawn from a History (training code never draws)."""
 import io
+import time
 
 import matplotlib.pyplot as plt
 
@@ -45,22 +46,54 @@ def plot_schedule(history, axes=None):
 class LivePlot(Callback):
     """One figure in the notebook, redrawn in place after every epoch (not one per update).
 
-    Outside a notebook the figure is still rendered (``last_png``), e.g. for benchmarks."""
+    The figure and its lines are made once; a redraw only moves the lines' data and renders a
+    PNG (about 50 ms), at most once per ``min_interval`` seconds and always after the last epoch. Outside a notebook the
+    figure is still rendered (``last_png``), e.g. for benchmarks."""
     order = 10
+
+    def __init__(self, min_interval: float = 1.0):
+        self.min_interval = min_interval  # seconds between redraws; the last epoch is always drawn
 
     def before_fit(self, trainer):
         from course.config import in_notebook
-        self.handle, self.last_png, self.redraws = None, None, 0
+        self.handle, self.last_png, self.redraws, self.drawn_epochs = None, None, 0, 0
+        self._last_draw = float("-inf")
+        self.fig, axes = plt.subplots(1, 2, figsize=(8, 2.8))
+        self.lines = {}
+        for key, ax in zip(("loss", "acc"), axes):
+            for split, style in (("train", "o-"), ("valid", "s-")):
+                self.lines[f"{split}_{key}"], = ax.plot([], [], style, label="train" if split == "train" else "validation")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("accuracy" if key == "acc" else "loss")
+            ax.grid(alpha=0.3)
+            ax.legend(loc="upper right" if key == "loss" else "lower right", fontsize=8)  # "best" re-searches every draw
+        self.axes = axes
+        self.fig.tight_layout()
+        plt.close(self.fig)  # drawn only through the PNG below, never as a second figure
         if in_notebook():
             from IPython.display import display
             self.handle = display(_placeholder(), display_id=True)
 
     def after_epoch(self, trainer):
-        fig = plot_history(trainer.history)
+        # like tqdm's mininterval: short epochs would spend more time drawing than training
+        if time.perf_counter() - self._last_draw >= self.min_interval:
+            self._draw(trainer.history)
+
+    def after_fit(self, trainer):
+        if self.drawn_epochs < len(trainer.history.epochs):  # the final picture is always complete
+            self._draw(trainer.history)
+
+    def _draw(self, history):
+        epochs = history.series("epoch")
+        for key, line in self.lines.items():
+            line.set_data(epochs, history.series(key))
+        for ax in self.axes:
+            ax.relim()
+            ax.autoscale_view()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        plt.close(fig)
-        self.last_png, self.redraws = buffer.getvalue(), self.redraws + 1
+        self.fig.savefig(buffer, format="png", dpi=72)
+        self.last_png, self.redraws, self.drawn_epochs = buffer.getvalue(), self.redraws + 1, len(epochs)
+        self._last_draw = time.perf_counter()
         if self.handle is not None:
             from IPython.display import Image
             self.handle.update(Image(data=self.last_png))
