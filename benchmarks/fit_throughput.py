@@ -1,6 +1,6 @@
 """Training throughput, side by side in one process, on the same LeNet and data:
 
-  (a) course.fit with its progress bar and live plot (redrawn at most once a second, and at the end)
+  (a) course.fit with its progress bar and live plot (redrawn at most every 2 s, and at the end)
   (b) a minimal hand-written loop over device-resident tensors
   (c) a d2l-style loop: a Dataset that converts every image from PIL per sample, a DataLoader
       (d2l's default of 4 workers, capped at the cores), and a matplotlib redraw every few batches (5 per epoch)

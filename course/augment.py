@@ -8,6 +8,8 @@
     AugmentTrainingBatches(transform)        a fit() callback that augments every training batch
     augmentation_explorer(photos)            ipywidgets: pick a photo, a transform and its strength
 """
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -148,7 +150,9 @@ def augmentation_explorer(photos: dict, size: int = 192):
     kind = widgets.Dropdown(options=list(KINDS), value="rotation", description="augmentation")
     strength = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="strength")
     seed = widgets.IntSlider(value=0, min=0, max=50, description="random draw")
-    out = widgets.Output()
+    # an Image updated in place (no Output-widget capture): it renders the same in JupyterLab,
+    # headless runs and the notes site, and never leaves a kernel waiting on stray messages
+    picture = widgets.Image(format="png")
     state = {"draws": 0, "images": []}  # what was last drawn, readable headless (tests)
 
     def draw(*_):
@@ -158,20 +162,21 @@ def augmentation_explorer(photos: dict, size: int = 192):
         samples = [img] + [t(img) for _ in range(3)]
         state["draws"] += 1
         state["images"] = samples
-        out.clear_output(wait=True)
-        with out:
-            fig, axes = plt.subplots(1, 4, figsize=(8, 2.2), constrained_layout=True)
-            for ax, im, title in zip(axes, samples, ["original", "draw 1", "draw 2", "draw 3"]):
-                ax.imshow(to_numpy_image(im))
-                ax.set_title(title, fontsize=9)
-                ax.axis("off")
-            plt.show()
+        fig, axes = plt.subplots(1, 4, figsize=(8, 2.2), constrained_layout=True)
+        for ax, im, title in zip(axes, samples, ["original", "draw 1", "draw 2", "draw 3"]):
+            ax.imshow(to_numpy_image(im))
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80)
+        plt.close(fig)
+        picture.value = buffer.getvalue()
 
     for w in (photo, kind, strength, seed):
         w.observe(draw, names="value")
     draw()
-    box = widgets.VBox([widgets.HBox([photo, kind]), widgets.HBox([strength, seed]), out])
+    box = widgets.VBox([widgets.HBox([photo, kind]), widgets.HBox([strength, seed]), picture])
     box.controls = {"photo": photo, "kind": kind, "strength": strength, "seed": seed}
-    box.output = out
+    box.picture = picture
     box.state = state
     return box
