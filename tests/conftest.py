@@ -18,3 +18,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# One Playwright session per test process: sync_playwright cannot be opened twice in one
+# process, and both the JupyterLab tests (tests/browser/) and the notes-site test need it.
+@pytest.fixture(scope="session")
+def browser_executable():
+    from browser.chromium import chromium_path, missing_browser
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    return chromium_path()
+
+
+@pytest.fixture(scope="session")
+def browser(browser_executable):
+    from playwright.sync_api import sync_playwright
+
+    from browser.chromium import launch
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

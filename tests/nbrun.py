@@ -78,3 +78,35 @@ def count_images(nb) -> int:
 def stored_outputs(path) -> int:
     nb = nbformat.read(path, as_version=4)
     return sum(len(c.get("outputs", [])) for c in nb.cells if c.cell_type == "code")
+
+
+_runs: dict = {}
+
+
+def run_once(path, env: dict | None = None):
+    """Execute a lecture once per test process (fast mode) and share the run between tests."""
+    key = (str(path), tuple(sorted((env or {}).items())))
+    if key not in _runs:
+        _runs[key] = execute_notebook(path, fast=True, env=env)
+    return _runs[key]
+
+
+def assert_committed_clean(path) -> None:
+    """A committed lecture: no outputs or counts, the python3 kernel, a self-check and a glossary."""
+    assert stored_outputs(path) == 0
+    nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    source = "\n".join(c.source for c in nb.cells)
+    assert "self_check(" in source and "glossary(" in source
+
+
+def assert_ran_cleanly(nb, limit_s: float, min_images: int) -> None:
+    """An executed lecture: no error, no warning on stderr, within its time, with its pictures."""
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, outputs_text(nb)[-2000:]
+    warnings = [o.text for c in nb.cells for o in c.get("outputs", [])
+                if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
+    assert not warnings, warnings
+    assert nb.metadata["course_wall_s"] < limit_s, f"took {nb.metadata['course_wall_s']:.0f} s (limit {limit_s:.0f} s)"
+    assert count_images(nb) >= min_images

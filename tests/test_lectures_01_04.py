@@ -7,10 +7,9 @@ import os
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from nbrun import count_images, execute_notebook, figures, outputs_text, stored_outputs
+from nbrun import assert_committed_clean, assert_ran_cleanly, execute_notebook, figures, outputs_text, run_once
 from test_conv_math import SEED_CIRCULAR, SEED_MATRIX, SEED_REPLICATE, SEED_SYMMETRIC
 
 # one worker runs this file, so each lecture is executed once and its run shared by the tests
@@ -25,26 +24,16 @@ LECTURES = {
 }
 SLACK = float(os.environ.get("COURSE_TIMING_SLACK", "2"))
 
-_executed = {}
 
 
 def executed(key: str):
-    """Run each notebook once per session (fast mode) and share the result."""
-    if key not in _executed:
-        _executed[key] = execute_notebook(LECTURES[key], fast=True)
-    return _executed[key]
+    return run_once(LECTURES[key])
 
 
 # -- hygiene: committed files --------------------------------------------------------------
 @pytest.mark.parametrize("key", LECTURES)
 def test_committed_without_outputs(key):
-    path = LECTURES[key]
-    assert stored_outputs(path) == 0
-    nb = nbformat.read(path, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-    source = "\n".join(c.source for c in nb.cells)
-    assert "self_check(" in source and "glossary(" in source
+    assert_committed_clean(LECTURES[key])
 
 
 # -- every notebook runs cleanly and ends with a self-check and a glossary ------------------
@@ -53,13 +42,7 @@ def test_runs_fast_without_errors(key):
     nb = executed(key)
     text = outputs_text(nb)
     assert "Traceback" not in text and "Error" not in text.replace("Error displaying", "")
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors
-    stderr = [o.text for c in nb.cells for o in c.get("outputs", [])
-              if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
-    assert not stderr, stderr
-    assert nb.metadata["course_wall_s"] < 60 * SLACK
-    assert count_images(nb) >= 3
+    assert_ran_cleanly(nb, limit_s=60 * SLACK, min_images=3)
     n_questions = [int(n) for n in re.findall(r"Self-check \((\d+) questions\)", text)]
     assert len(n_questions) == 1 and 4 <= n_questions[0] <= 6
     assert "Русский" in text and "Polski" in text  # the glossary table

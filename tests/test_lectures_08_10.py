@@ -6,11 +6,10 @@ Timing limits are for a quiet machine; on a shared one set COURSE_TIMING_SLACK (
 import os
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 
-from nbrun import count_images, execute_notebook, figures, outputs_text, stored_outputs
+from nbrun import assert_committed_clean, assert_ran_cleanly, execute_notebook, figures, outputs_text, run_once
 
 # one worker runs this file, so each lecture is executed once and its run shared by the tests
 pytestmark = pytest.mark.xdist_group("lectures_08_10")
@@ -23,7 +22,6 @@ LECTURES = {
 }
 SLACK = float(os.environ.get("COURSE_TIMING_SLACK", "2"))
 OWN_CLASSES = ["circles", "stripes"]
-_executed = {}
 
 
 def own_photo_folder() -> Path:
@@ -45,37 +43,22 @@ def own_photo_folder() -> Path:
 
 
 def executed(key: str):
-    """Run each notebook once per session (fast mode) and share the result."""
-    if key not in _executed:
-        env = {"COURSE_PHOTOS": str(own_photo_folder())} if key == "10" else None
-        _executed[key] = execute_notebook(LECTURES[key], fast=True, env=env)
-    return _executed[key]
+    env = {"COURSE_PHOTOS": str(own_photo_folder())} if key == "10" else None
+    return run_once(LECTURES[key], env=env)
 
 
 # -- hygiene -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("key", LECTURES)
 def test_committed_without_outputs(key):
-    path = LECTURES[key]
-    assert stored_outputs(path) == 0
-    nb = nbformat.read(path, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-    source = "\n".join(c.source for c in nb.cells)
-    assert "self_check(" in source and "glossary(" in source
+    assert_committed_clean(LECTURES[key])
 
 
 @pytest.mark.parametrize("key", LECTURES)
 def test_runs_fast_without_errors(key):
     nb = executed(key)
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert not errors, outputs_text(nb)[-2000:]
-    warnings = [o.text for c in nb.cells for o in c.get("outputs", [])
-                if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
-    assert not warnings, warnings
+    assert_ran_cleanly(nb, limit_s=120 * SLACK, min_images=3)
     text = outputs_text(nb)
     assert "Self-check (6 questions)" in text and "Glossary" in text
-    assert count_images(nb) >= 3
-    assert nb.metadata["course_wall_s"] < 120 * SLACK
 
 
 # -- lecture 08 --------------------------------------------------------------------------------

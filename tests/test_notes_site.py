@@ -166,37 +166,26 @@ def test_notes_sources_are_tracked():
 
 
 @pytest.mark.browser
-def test_math_and_search_work_from_file_urls(site):
+def test_math_and_search_work_from_file_urls(site, browser):
     """Opened from the folder (file://), math is typeset and search finds the lectures."""
-    try:
-        from browser.chromium import launch, missing_browser
-    except ImportError:  # tests/ became a package
-        from tests.browser.chromium import launch, missing_browser
-    reason = missing_browser()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with_math = [p for p in site["pages"] if 'class="math' in p.read_text(encoding="utf-8")]
     assert with_math, "no page of the site has math"
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        page = browser.new_page(viewport={"width": 1300, "height": 900})
-        page.goto(with_math[-1].as_uri())
-        page.wait_for_function("() => document.querySelectorAll('mjx-container svg').length > 0",
-                               timeout=30_000)
-        assert page.locator("mjx-container svg").count() > 0
-        assert page.locator("mjx-container [data-mjx-error], mjx-merror").count() == 0
-        page.screenshot(path=str(SCREENSHOTS / "notes_math.png"))
-        page.goto((site["html"] / "search.html").as_uri() + "?q=convolution")
-        page.wait_for_function(
-            "() => document.querySelectorAll('#search-results li, ul.search li').length > 0",
-            timeout=30_000)
-        page.wait_for_timeout(500)  # results are appended one by one
-        hits = page.locator("#search-results a[href*='lectures/']").count()
-        page.screenshot(path=str(SCREENSHOTS / "notes_search.png"))
-        browser.close()
+    page = browser.new_page(viewport={"width": 1300, "height": 900})  # the session's browser (tests/conftest.py)
+    page.goto(with_math[-1].as_uri())
+    page.wait_for_function("() => document.querySelectorAll('mjx-container svg').length > 0",
+                           timeout=30_000)
+    assert page.locator("mjx-container svg").count() > 0
+    assert page.locator("mjx-container [data-mjx-error], mjx-merror").count() == 0
+    page.screenshot(path=str(SCREENSHOTS / "notes_math.png"))
+    page.goto((site["html"] / "search.html").as_uri() + "?q=convolution")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#search-results li, ul.search li').length > 0",
+        timeout=30_000)
+    page.wait_for_timeout(500)  # results are appended one by one
+    hits = page.locator("#search-results a[href*='lectures/']").count()
+    page.screenshot(path=str(SCREENSHOTS / "notes_search.png"))
+    page.close()
     assert hits > 0, "searching 'convolution' from file:// found no lecture"
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from .chromium import chromium_path, launch, missing_browser
 from .lab import Lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,14 +60,6 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float =
         except OSError:
             time.sleep(0.5)
     raise RuntimeError(f"JupyterLab did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-@pytest.fixture(scope="session")
-def browser_executable():
-    reason = missing_browser()
-    if reason:
-        pytest.skip(reason)
-    return chromium_path()
 
 
 @pytest.fixture(scope="session")
@@ -114,15 +105,6 @@ def lab_server(tmp_path_factory, browser_executable):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-@pytest.fixture(scope="session")
-def browser(browser_executable):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
