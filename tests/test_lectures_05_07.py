@@ -44,7 +44,8 @@ def test_committed_without_outputs(key):
 @pytest.mark.parametrize("key", LECTURES)
 def test_runs_fast_without_errors(key):
     nb = executed(key)
-    assert "Traceback" not in outputs_text(nb)
+    text = outputs_text(nb)
+    assert "Traceback" not in text
     assert_ran_cleanly(nb, limit_s=FAST_LIMIT_S * SLACK, min_images=4)
     n_questions = [int(n) for n in re.findall(r"Self-check \((\d+) questions\)", text)]
     assert len(n_questions) == 1 and 4 <= n_questions[0] <= 6
