@@ -24,13 +24,13 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from . import markers
+from .markers import BLOCKS, HIDDEN_ONLY, MARKERS  # noqa: F401 (bundle.py and tests import them here)
+
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 ASSIGNMENTS = REPO / "assignments"
 AUTOGRADER = Path(__file__).resolve().parent
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-BLOCKS = {"### BEGIN SOLUTION": "### END SOLUTION",
-          "### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"}
 # Outside assignments/ (course code, lectures) a short line such as `return out` may be
 # written independently; only lines this long count as a leak there.
 DISTINCTIVE = 24
@@ -44,41 +44,17 @@ def problem_sets() -> list[str]:
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name.startswith("ps"))
 
 
-def _split_lines(source: str, blocks=BLOCKS):
-    """(public lines, secret lines) of one cell's source; ``blocks`` maps opening to closing markers."""
-    public, secret, closing = [], [], None
-    for line in source.splitlines():
-        marker = line.strip()
-        if closing is None and marker in BLOCKS:
-            closing = BLOCKS[marker]
-            if marker not in blocks:  # a block of the other kind: public for this question
-                closing = "public:" + closing
-        elif closing is not None and marker == closing.removeprefix("public:"):
-            closing = None
-        elif closing is None or closing.startswith("public:"):
-            public.append(marker)
-        else:
-            secret.append(marker)
-    return public, secret
+def secret_lines(solutions: Path = SOLUTIONS, blocks=BLOCKS, names=None) -> set[str]:
+    """The secret lines (markers.secret_lines) of the instructor notebooks, looked at together.
 
-
-def secret_lines(solutions: Path = SOLUTIONS, blocks=BLOCKS) -> set[str]:
-    """Every solution / hidden-test line of the instructor notebooks that is not also public.
-
-    Comment-only lines are left out: a comment may repeat the prose around it.
-    """
-    public, secret = set(), set()
-    for path in sorted(solutions.glob("ps*/*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            pub, sec = _split_lines(cell.source, blocks)
-            public.update(pub)
-            secret.update(sec)
-    return {line for line in secret - public if line and not line.startswith("#")}
+    ``names``: only these problem sets (default: every one, as the release ships them all)."""
+    paths = sorted(p for p in Path(solutions).glob("ps*/*.ipynb") if names is None or p.parent.name in names)
+    return markers.secret_lines(c.source for path in paths for c in nbformat.read(path, as_version=4).cells)
 
 
 def hidden_test_lines(solutions: Path = SOLUTIONS) -> set[str]:
     """Only the hidden-test lines (what feedback must never show, even for a perfect score)."""
-    return secret_lines(solutions, {"### BEGIN HIDDEN TESTS": "### END HIDDEN TESTS"})
+    return secret_lines(solutions, HIDDEN_ONLY)
 
 
 def _text_of(path: Path) -> str | None:
@@ -197,9 +173,9 @@ class ScrubHiddenTests(Preprocessor):
     enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or "### BEGIN HIDDEN TESTS" not in cell.source:
+        if cell.cell_type != "code" or not markers.has_hidden_tests(cell.source):
             return cell, resources
-        public, _ = _split_lines(cell.source)
+        public = [line.strip() for line, state in markers.classify(cell.source) if state is False]
         cell.source = "\n".join(public + ["# hidden tests: run at grading, not shown"])
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":

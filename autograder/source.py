@@ -6,15 +6,15 @@ submission (PROTOCOL.md, "What comes from where").
 import ast
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import markers
+# Re-exported: the checker, the corpus builder and tests import these from here.
+from .markers import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, STUB,  # noqa: F401
+                      hidden_line_numbers, released_answer, strip_markers, visible_test)
 
-BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Cell:
     grade_id: str
     source: str
     points: float = 0.0
-    manual: bool = False      # an answer that is also graded by hand
+    manual: bool = False      # graded by hand (nbgrader grade + solution): code or written answer
     binds: list = field(default_factory=list)  # top-level names the instructor's answer defines
 
 
@@ -34,10 +34,16 @@ class Source:
     cells: list
     sha256: str
     limits: dict = field(default_factory=dict)  # notebook metadata "course_limits": this set's needs
+    due: str | None = None    # notebook metadata "course": {"due": ISO 8601}, read by deadlines.py
 
     @property
     def max_score(self):
         return sum(c.points for c in self.cells if c.kind == "test")
+
+    @property
+    def manual_cells(self):
+        """Cells graded by hand in formgrader (nbgrader ``grade`` and ``solution``): not in max_score."""
+        return [c for c in self.cells if c.manual]
 
     @property
     def answer_ids(self):
@@ -45,11 +51,12 @@ class Source:
 
     def to_dict(self):
         return {"name": self.name, "sha256": self.sha256, "cells": [asdict(c) for c in self.cells],
-                "limits": dict(self.limits)}
+                "limits": dict(self.limits), "due": self.due}
 
     @classmethod
     def from_dict(cls, data):
-        return cls(data["name"], [Cell(**c) for c in data["cells"]], data["sha256"], data.get("limits", {}))
+        return cls(data["name"], [Cell(**c) for c in data["cells"]], data["sha256"], data.get("limits", {}),
+                   data.get("due"))
 
 
 def text_of(source):
@@ -87,11 +94,6 @@ def top_level_names(code):
     return sorted(set(names))
 
 
-def strip_markers(code):
-    return "\n".join(l for l in code.splitlines() if l.strip() not in (BEGIN_SOLUTION, END_SOLUTION,
-                                                                         BEGIN_HIDDEN, END_HIDDEN))
-
-
 def load_source(path) -> Source:
     raw = Path(path).read_bytes()
     nb = json.loads(raw)
@@ -100,11 +102,14 @@ def load_source(path) -> Source:
         kind, meta = cell_kind(cell)
         text = text_of(cell.get("source"))
         grade_id = str(meta.get("grade_id") or f"cell-{index}")
-        points = float(meta.get("points") or 0) if kind == "test" else 0.0
+        manual = bool(meta.get("grade") and meta.get("solution"))
+        points = float(meta.get("points") or 0) if kind == "test" or manual else 0.0
         binds = top_level_names(text) if kind == "answer" else []
-        cells.append(Cell(index, kind, grade_id, text, points, bool(kind == "answer" and meta.get("grade")), binds))
-    limits = (nb.get("metadata") or {}).get("course_limits") or {}
-    return Source(Path(path).stem, cells, hashlib.sha256(raw).hexdigest(), dict(limits))
+        cells.append(Cell(index, kind, grade_id, text, points, manual, binds))
+    metadata = nb.get("metadata") or {}
+    due = (metadata.get("course") or {}).get("due")
+    return Source(Path(path).stem, cells, hashlib.sha256(raw).hexdigest(),
+                  dict(metadata.get("course_limits") or {}), due)
 
 
 def source_path(ps, root=ROOT):
@@ -112,58 +117,6 @@ def source_path(ps, root=ROOT):
 
 
 # ------------------------------------------------------------------------- what students may see
-def _blocks(code, begin, end):
-    """Split code into (line, secret: bool) pairs for a begin/end marker pair."""
-    inside, out = False, []
-    for line in code.splitlines():
-        marker = line.strip()
-        if marker == begin:
-            inside = True
-            out.append((line, None))
-        elif marker == end:
-            inside = False
-            out.append((line, None))
-        else:
-            out.append((line, inside))
-    return out
-
-
-def visible_test(code):
-    """A test cell as released: the hidden block removed."""
-    return "\n".join(l for l, secret in _blocks(code, BEGIN_HIDDEN, END_HIDDEN) if secret is False)
-
-
-def hidden_line_numbers(code):
-    """1-based line numbers of a test cell's hidden block (markers included)."""
-    return {n for n, (_, secret) in enumerate(_blocks(code, BEGIN_HIDDEN, END_HIDDEN), 1) if secret is not False}
-
-
-def released_answer(code):
-    """An answer cell as released: the solution replaced by the stub."""
-    lines, inside = [], False
-    for line in code.splitlines():
-        marker = line.strip()
-        if marker == BEGIN_SOLUTION:
-            inside = True
-            indent = line[: len(line) - len(line.lstrip())]
-            lines += [indent + s for s in STUB.splitlines()]
-        elif marker == END_SOLUTION:
-            inside = False
-        elif not inside:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-def secret_lines(source: Source, min_length=6):
-    """Lines of hidden tests and solutions that the release does not show: feedback must not."""
-    secret, public = set(), set()
-    for cell in source.cells:
-        if cell.kind == "test":
-            for line, hidden in _blocks(cell.source, BEGIN_HIDDEN, END_HIDDEN):
-                (secret if hidden else public).add(line.strip())
-        elif cell.kind == "answer":
-            for line, hidden in _blocks(cell.source, BEGIN_SOLUTION, END_SOLUTION):
-                (secret if hidden else public).add(line.strip())
-        else:
-            public.update(l.strip() for l in cell.source.splitlines())
-    return {l for l in secret - public if len(l) >= min_length and not re.fullmatch(r"[#\W_]*", l)}
+def secret_lines(source: Source):
+    """Lines of hidden tests and solutions that the release does not show (markers.secret_lines)."""
+    return markers.secret_lines(c.source for c in source.cells)

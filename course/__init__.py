@@ -16,7 +16,8 @@ _EXPORTS = {
     "evaluate": "course.train",
     "History": "course.train",
     "summary": "course.model_summary",
-    "record": "course.figures",
+    "record": "course.results",
+    "say": "course.results",
     "FAST": "course.config",
     "fast": "course.config",
 }

@@ -11,13 +11,13 @@ from html import escape
 
 # Terms shared by several lectures; a lecture passes tuples for anything else.
 TERMS = {
-    "convolution": ("splot", "свёртка"),
+    "convolution": ("splot (konwolucja)", "свёртка"),
     "cross-correlation": ("korelacja wzajemna", "взаимная корреляция"),
     "kernel": ("jądro", "ядро"),
     "filter": ("filtr", "фильтр"),
     "feature map": ("mapa cech", "карта признаков"),
     "channel": ("kanał", "канал"),
-    "padding": ("dopełnienie", "заполнение (паддинг)"),
+    "padding": ("uzupełnianie przy krawędziach (dopełnienie, padding)", "заполнение (паддинг)"),
     "stride": ("krok", "шаг"),
     "dilation": ("dylatacja (rozrzedzenie)", "растяжение (дилатация)"),
     "pooling": ("redukcja (pooling)", "субдискретизация (пулинг)"),
@@ -45,10 +45,16 @@ TERMS = {
     "image": ("obraz", "изображение"),
     "pixel": ("piksel", "пиксель"),
     "output size": ("rozmiar wyjścia", "размер выхода"),
-    "zero padding": ("dopełnienie zerami", "заполнение нулями"),
-    "reflection padding": ("dopełnienie lustrzane", "зеркальное заполнение"),
-    "replication padding": ("dopełnienie powielające krawędź", "заполнение повтором края"),
-    "circular padding": ("dopełnienie cykliczne (z zawinięciem)", "циклическое заполнение"),
+    "zero padding": ("uzupełnianie zerami", "заполнение нулями"),
+    # PyTorch's 'reflect' mirrors WITHOUT repeating the edge; seed 002's "uzupełnianie z
+    # odbiciem" repeats it (numpy's 'symmetric'): two different modes, named apart.
+    "reflection padding": ("odbicie bez powtórzenia krawędzi (PyTorch 'reflect'; to nie "
+                           "'uzupełnianie z odbiciem', które powtarza krawędź)",
+                           "зеркальное заполнение без повтора края (reflect)"),
+    "symmetric padding": ("uzupełnianie z odbiciem (symetryczne, z powtórzeniem krawędzi)",
+                          "симметричное заполнение (с повтором края)"),
+    "replication padding": ("uzupełnianie sąsiadem (powielanie krawędzi)", "заполнение повтором края"),
+    "circular padding": ("uzupełnianie z zawinięciem (cykliczne)", "циклическое заполнение"),
     "1x1 convolution": ("splot 1x1", "свёртка 1x1"),
     "global average pooling": ("globalna redukcja uśredniająca", "глобальный усредняющий пулинг"),
     "downsampling": ("zmniejszanie rozdzielczości", "понижение разрешения"),
@@ -59,6 +65,24 @@ TERMS = {
     "residual connection": ("połączenie rezydualne", "остаточная связь"),
     "data augmentation": ("augmentacja danych", "аугментация данных"),
     "regularization": ("regularyzacja", "регуляризация"),
+    "convolutional neural network": ("sieć konwolucyjna (splotowa sieć neuronowa)",
+                                     "свёрточная нейронная сеть"),
+    "relu": ("ReLU (prostowana jednostka liniowa)", "ReLU (выпрямленная линейная функция)"),
+    "leaky relu": ("Leaky ReLU (ReLU z przeciekiem)", "Leaky ReLU (ReLU с утечкой)"),
+    "backpropagation": ("propagacja wsteczna", "обратное распространение ошибки"),
+    "epoch": ("epoka", "эпоха"),
+    "gradient": ("gradient", "градиент"),
+    "nchw": ("NCHW (wsad, kanały, wysokość, szerokość)", "NCHW (батч, каналы, высота, ширина)"),
+    "im2col": ("im2col (rozwinięcie okien w kolumny)", "im2col (развёртка окон в столбцы)"),
+    "bottleneck block": ("blok z wąskim gardłem (bottleneck)", "bottleneck-блок (блок с сужением)"),
+    "one-cycle schedule": ("harmonogram jednego cyklu (one-cycle)",
+                           "расписание одного цикла (one-cycle)"),
+    "elastic net": ("regularyzacja elastic net (L1 + L2)", "регуляризация elastic net (L1 + L2)"),
+    "forward hook": ("funkcja przechwytująca przejścia w przód (forward hook)",
+                     "перехватчик прямого прохода (forward hook)"),
+    "non-linearity": ("nieliniowość", "нелинейность"),
+    "weight initialization": ("inicjalizacja wag", "инициализация весов"),
+    "groups (grouped convolution)": ("splot grupowy (groups)", "групповая свёртка (groups)"),
 }
 
 
