@@ -3,14 +3,21 @@
     python -m autograder.bundle                  # -> student-bundle/ and build/student-bundle.zip
     python -m autograder.bundle --out DIR --no-zip
 
-The bundle holds course/, lectures/, assignments/, the README, the environment files,
-pyproject.toml and the Makefile. It never holds solutions/, the autograder (its tests and
-wrong-submission corpus), the tests, build outputs or caches. Before it is written out, it is
+The bundle holds course/, lectures/, assignments/, the environment files, pyproject.toml, the
+student README and Makefile (autograder/student/), the grading core that `course check` runs
+(the modules of autograder/ that autograder/check.py imports, found by reading its imports),
+a built notes site when there is one, and BUNDLE.json, the release stamp. It never holds
+solutions/, the instructor's commands (release, grading, export, feedback), the autograder's
+tests and corpus, the repository's tests, build outputs or caches. Before it is written out, it is
 checked: no nbgrader marker in a notebook or in assignments/, no solution or hidden-test line in
 assignments/, and no copied one anywhere else (a line too long to be a coincidence, or three
 shorter ones in one file).
 """
 import argparse
+import ast
+import datetime
+import hashlib
+import json
 import shutil
 import sys
 import tempfile
@@ -20,11 +27,61 @@ from autograder.release import (DISTINCTIVE, MARKERS, REPO, LeakError, find_leak
                                 secret_lines)
 
 FOLDERS = ("course", "lectures", "assignments")
-FILES = ("README.md", "environment.yml", "pyproject.toml", "Makefile", "LICENSE")
-NEVER = ("solutions", "autograder", "tests", "build", "notes/_build")
+FILES = ("environment.yml", "pyproject.toml", "LICENSE")
+STUDENT = REPO / "autograder" / "student"  # the bundle's own README.md and Makefile
+NOTES_SITE = REPO / "build" / "notes" / "_build" / "html"
+NEVER = ("solutions", "tests", "build", "notes/_build", "autograder/tests", "autograder/student",
+         "autograder/release.py", "autograder/bundle.py", "autograder/cli.py", "autograder/__main__.py")
+# what no file of the bundle may mention: the instructor's side of the course
+INSTRUCTOR_ONLY = ("python -m autograder ", "python -m autograder.release", "make release", "make student-bundle", "make bench",
+                   "nbgrader generate_assignment", "nbgrader collect", "nbgrader release_feedback",
+                   "solutions/ps")
 UNMISTAKABLE = 40  # non-space characters: a line this long is not written twice by chance
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache",
                               "*.egg-info", ".DS_Store")
+
+
+STUDENT_PACKAGE_DOC = '''"""The grader's checker and runner, as `course check psN` runs them on a student's machine.
+
+The same modules grade the submissions, so a visible test that passes here passes there.
+"""
+'''
+
+
+def grading_core(package: Path = REPO / "autograder", start: str = "check") -> list[str]:
+    """Modules of the autograder package that ``start`` needs, following its imports."""
+    needed, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in needed or not (package / f"{name}.py").is_file():
+            continue
+        needed.add(name)
+        tree = ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                if node.level == 1:
+                    todo += [mod.split(".")[0]] if mod else [a.name for a in node.names]
+                elif mod.startswith("autograder."):
+                    todo.append(mod.split(".")[1])
+                elif mod == "autograder":
+                    todo += [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                todo += [a.name.split(".")[1] for a in node.names if a.name.startswith("autograder.")]
+    return sorted(needed | {"__init__"})
+
+
+def stamp(repo: Path = REPO) -> dict:
+    """The release stamp: which course version and which problem-set sources a bundle holds."""
+    from course import __version__
+
+    def digest(path):
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else None
+
+    sets = {ps: {"source": digest(repo / "solutions" / ps / f"{ps}.ipynb"),
+                 "release": digest(repo / "assignments" / ps / f"{ps}.ipynb")}
+            for ps in problem_sets()}
+    return {"course": __version__, "built": datetime.date.today().isoformat(), "problem_sets": sets}
 
 
 def copy_tree(dest: Path, repo: Path = REPO) -> list[str]:
@@ -38,6 +95,19 @@ def copy_tree(dest: Path, repo: Path = REPO) -> list[str]:
         if (repo / name).is_file():
             shutil.copy2(repo / name, dest / name)
             copied.append(name)
+    for name in ("README.md", "Makefile"):
+        shutil.copy2(STUDENT / name, dest / name)
+        copied.append(name)
+    (dest / "autograder").mkdir()
+    for module in grading_core(repo / "autograder"):
+        shutil.copy2(repo / "autograder" / f"{module}.py", dest / "autograder" / f"{module}.py")
+    (dest / "autograder" / "__init__.py").write_text(STUDENT_PACKAGE_DOC)
+    copied.append("autograder/")
+    if NOTES_SITE.is_dir() and repo == REPO:
+        shutil.copytree(NOTES_SITE, dest / "notes-site", ignore=SKIP)
+        copied.append("notes-site/")
+    (dest / "BUNDLE.json").write_text(json.dumps(stamp(repo), indent=2) + "\n")
+    copied.append("BUNDLE.json")
     return copied
 
 
@@ -59,6 +129,9 @@ def problems(bundle: Path) -> list[str]:
             continue
         if path.suffix == ".ipynb":
             found += [f"{rel}: marker {m!r}" for m in MARKERS if m in text]
+        if rel.parts[0] != "notes-site":
+            found += [f"{rel}: names the instructor command {c!r}" for c in INSTRUCTOR_ONLY
+                      if c in text]
         lines = {line.strip() for line in text.splitlines()}
         if path.suffix == ".ipynb":
             import nbformat

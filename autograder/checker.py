@@ -11,9 +11,11 @@ import sys
 import time
 import traceback
 
+from .feedback import scrub
+from .integrity import integrity_flags, runtime_flags
 from .limits import Limits
-from .remote import Connection, RemoteError, RunnerGone
-from .source import Source, hidden_line_numbers
+from .remote import Connection, RemoteError, RunnerGone, student_location
+from .source import Source, hidden_line_numbers, secret_lines
 
 MAX_REASON = 2000
 
@@ -25,6 +27,9 @@ def grade_submission(source: Source, answers: dict, limits: Limits = Limits(), s
     notes = list(notes or [])
     cells, ns, gone = [], {"__name__": "__main__", "__builtins__": builtins}, None
     trusted = set(dir(builtins))
+    flags = integrity_flags({c.grade_id: answers.get(c.grade_id, "") for c in source.cells
+                             if c.kind == "answer"})
+    secrets = secret_lines(source)
     conn = None
     try:
         conn = Connection(limits, sandbox)
@@ -46,12 +51,14 @@ def grade_submission(source: Source, answers: dict, limits: Limits = Limits(), s
                 elif cell.kind == "answer":
                     _run_answer(conn, cell, answers.get(cell.grade_id, ""), ns, trusted, notes)
                 elif cell.kind == "test":
-                    cells.append(_run_test(cell, ns))
+                    cells.append(_run_test(cell, ns, secrets))
                     trusted.update(k for k in ns if not _is_proxy_name(k, ns))
             except RunnerGone as exc:
                 gone = exc.reason
                 if cell.kind == "test":
                     cells.append(_row(cell, False, gone, runner=True))
+        if gone is None and conn is not None:
+            flags += runtime_flags(_runtime_events(conn))
     finally:
         sandboxed = bool(conn and conn.sandboxed)
         output = bytes(conn.output[:4000]).decode("utf-8", "replace") if conn else ""
@@ -59,9 +66,18 @@ def grade_submission(source: Source, answers: dict, limits: Limits = Limits(), s
             conn.close()
     score = sum(c["points"] for c in cells)
     return {"status": "graded", "score": round(score, 4), "max_score": round(source.max_score, 4),
-            "cells": cells, "notes": notes, "runner_stopped": gone,
+            "cells": cells, "notes": notes, "runner_stopped": gone, "integrity": flags,
             "sandbox": "bubblewrap" if sandboxed else "none", "output_head": output,
             "seconds": round(time.monotonic() - started, 2)}
+
+
+def _runtime_events(conn):
+    """What the runner's audit hook saw (evidence only: the runner is untrusted)."""
+    try:
+        events = conn.request({"op": "events"})
+    except (RemoteError, RunnerGone):
+        return []
+    return [str(e) for e in events][:20] if isinstance(events, list) else []
 
 
 def _is_proxy_name(key, ns):
@@ -93,11 +109,13 @@ def _run_setup(conn, cell, ns, trusted, notes):
 
 
 def _run_answer(conn, cell, code, ns, trusted, notes):
+    conn.answer_cells[cell.grade_id] = code
     reply = conn.request({"op": "exec", "source": code, "name": cell.grade_id})
     if reply["error"]:
         err = reply["error"] if isinstance(reply["error"], dict) else {}
+        where = student_location(err.get("tb"), {cell.grade_id: code})
         notes.append(f"answer cell {cell.grade_id} raised {str(err.get('type'))[:80]}: "
-                     f"{str(err.get('msg'))[:300]}")
+                     f"{str(err.get('msg'))[:300]}" + (f" ({where})" if where else ""))
     student = ns.setdefault("__autograder_student__", set())
     ignored = []
     for name, value in reply["values"].items():
@@ -113,7 +131,7 @@ def _run_answer(conn, cell, code, ns, trusted, notes):
                      + ", ".join(sorted(ignored)[:20]))
 
 
-def _run_test(cell, ns):
+def _run_test(cell, ns, secrets=()):
     out, err = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -123,8 +141,13 @@ def _run_test(cell, ns):
     except Exception as exc:
         line = _failing_line(exc, cell.grade_id)
         hidden = line in hidden_line_numbers(cell.source)
+        if hidden and type(exc).__name__ == "CaseFailed":
+            # a case summary names the case and its check's message, never the test's source
+            return _row(cell, False, scrub(str(exc), secrets), hidden=False)
         return _row(cell, False, _reason(exc), hidden=hidden)
-    except BaseException as exc:  # SystemExit etc. from trusted code: still a failed test
+    except BaseException as exc:  # SystemExit, ChecksTampered from trusted code: a failed test
+        if type(exc).__name__ == "ChecksTampered":
+            return _row(cell, False, str(exc))
         return _row(cell, False, f"{type(exc).__name__}: {exc}")
     return _row(cell, True)
 
@@ -139,7 +162,10 @@ def _failing_line(exc, grade_id):
 
 def _reason(exc):
     if isinstance(exc, RemoteError):
-        return f"student code raised {exc.remote_type}: {exc.remote_msg}"
+        if exc.remote_type == "InputChanged":  # the runner's in-place check (course/opwatch.py)
+            return exc.remote_msg
+        where = f" ({exc.student_location})" if exc.student_location else ""
+        return f"student code raised {exc.remote_type}: {exc.remote_msg}"[:MAX_REASON - 200] + where
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -7,12 +7,19 @@ instructor source and dropped if it quotes one.
 import html
 from pathlib import Path
 
+from .records import GradeRow
 from .source import Source, secret_lines, visible_test
 
 REMOVED = "[line removed: it quotes a hidden test or a solution]"
 
 
+# Feedback lines are matched by substring: a secret line this short (`x = 1`, `)`) would remove
+# unrelated lines, and cannot reveal an answer on its own.
+SCRUB_MIN = 6
+
+
 def scrub(text, secrets):
+    secrets = [s for s in secrets if len(s) >= SCRUB_MIN and any(ch.isalnum() for ch in s)]
     return "\n".join(REMOVED if any(s in line for s in secrets) else line for line in text.splitlines())
 
 
@@ -26,8 +33,9 @@ def _reason(cell):
 
 
 def feedback_markdown(record, source: Source):
+    record = GradeRow.from_dict(record).to_dict()
     tests = {c.grade_id: c for c in source.cells if c.kind == "test"}
-    lines = [f"# {record.get('problem_set', source.name)}: feedback for {record['student']}", ""]
+    lines = [f"# {record.get('problem_set') or source.name}: feedback for {record['student']}", ""]
     if record["status"] != "graded":
         lines += [f"**Not graded**: {record.get('reason', '')}", "",
                   f"Score: 0 / {record.get('max_score', source.max_score):g}"]
@@ -45,6 +53,12 @@ def feedback_markdown(record, source: Source):
                 lines += ["(This cell also runs hidden tests.)", ""]
         if not cell["passed"]:
             lines += [f"Reason: {_reason(cell)}", ""]
+    if record.get("late_penalty"):
+        lines += [f"Late penalty: {record['late_penalty']:g} (handed in {record.get('timestamp')}, "
+                  f"due {record.get('due')})", ""]
+    if record.get("manual"):
+        lines += ["Graded by hand (added when a grader has read it): "
+                  + ", ".join(c["grade_id"] for c in record["manual"]), ""]
     if record.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in record["notes"]] + [""]
     return scrub("\n".join(lines), secret_lines(source)) + "\n"
@@ -75,10 +89,10 @@ def write_feedback(records, source: Source, folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for record in records:
+    for record in map(GradeRow.from_dict, records):
         text = feedback_markdown(record, source)
-        md = folder / f"{record['student']}.md"
+        md = folder / f"{record.student}.md"
         md.write_text(text)
-        (folder / f"{record['student']}.html").write_text(markdown_to_html(text, record["student"]))
+        (folder / f"{record.student}.html").write_text(markdown_to_html(text, record.student))
         written.append(md)
     return written

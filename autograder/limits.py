@@ -21,12 +21,48 @@ class Limits:
     scratch_mb: int = 64         # size of the writable tmpfs /scratch (and /tmp)
     open_files: int = 256        # RLIMIT_NOFILE
 
+    total_memory_mb: int = 4096  # all processes of the submission together (cgroup, cgroups.py)
+    total_processes: int = 128   # all processes and threads together (cgroup pids.max)
+
     def as_dict(self):
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data):
+        """Limits from a dict that was produced by ``as_dict`` (tasks, ledgers): already valid."""
         return cls(**{k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__})
+
+
+class LimitsError(ValueError):
+    """A problem set or a flag asks for a limit that does not exist or is not a positive number."""
+
+
+def known_keys():
+    return list(Limits.__dataclass_fields__)
+
+
+def validated(data, where):
+    """``data`` checked key by key: an unknown key or a non-positive value is an error naming ``where``."""
+    data = dict(data or {})
+    unknown = sorted(set(data) - set(known_keys()))
+    if unknown:
+        raise LimitsError(f"{where}: unknown limit {', '.join(map(repr, unknown))}; "
+                          f"the known keys are {', '.join(known_keys())}")
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise LimitsError(f"{where}: limit {key!r} must be a positive number, not {value!r}")
+    return data
+
+
+def resolve(source=None, overrides=None, test=False) -> Limits:
+    """The limits of one grading run, in one place: the defaults (or TEST_LIMITS), raised by the
+    problem set's own needs (its notebook metadata ``course_limits``), then the command-line flags."""
+    base = TEST_LIMITS if test else Limits()
+    own = {} if test or source is None else validated(
+        getattr(source, "limits", None), f"{getattr(source, 'name', 'problem set')} metadata course_limits")
+    flags = validated({k: v for k, v in (overrides or {}).items() if v is not None}, "command line")
+    merged = {**base.as_dict(), **own, **flags}
+    return Limits(**{k: type(getattr(base, k))(v) for k, v in merged.items()})
 
 
 # Small limits for the corpus test: a bomb is stopped within seconds.

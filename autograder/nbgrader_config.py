@@ -48,6 +48,10 @@ c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
 c.Execute.extra_arguments = []
 
+# Late penalty: the same plugin the sandboxed grader uses (autograder/deadlines.py), so both
+# paths take the same share per day late; extensions live in the gradebook (and extensions.csv).
+c.AssignLatePenalties.plugin_class = "autograder.deadlines.PercentPerDay"
+
 # Feedback shows scores and messages, never a hidden test nor the traceback lines of one.
 c.GenerateFeedback.preprocessors = [
     "autograder.release.ScrubHiddenTests",

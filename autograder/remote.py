@@ -16,7 +16,7 @@ import time
 from . import runner as wire
 from .limits import Limits
 from .sandbox import start_runner
-from .values import RemoteError, RemoteHandle, decode, remote_error  # noqa: F401 (re-exported)
+from .values import RemoteError, RemoteHandle, decode, remote_error, student_location  # noqa: F401 (re-exported)
 
 STARTUP_S = 60.0
 
@@ -35,6 +35,7 @@ class Connection:
 
     def __init__(self, limits: Limits, sandbox: bool = True):
         self.limits = limits
+        self.answer_cells = {}  # grade_id -> the student's source: maps tracebacks to cell lines
         self.dead = None
         self.output = bytearray()
         self.output_total = 0
@@ -100,6 +101,8 @@ class Connection:
                 pass
         if self.slot is not None:
             self.slot.release()
+        if getattr(self.proc, "cgroup", None) is not None:
+            self.proc.cgroup.remove()
         if getattr(self.proc, "scratch", None):
             shutil.rmtree(self.proc.scratch, ignore_errors=True)
         self._drain.join(timeout=5)
@@ -193,7 +196,9 @@ class Connection:
                 self._violation("a value that does not decode")
             return {"error": error if isinstance(error, dict) else None, "values": decoded}
         if kind == "error":
-            raise remote_error(reply)
+            error = remote_error(reply)
+            error.student_location = student_location(error.remote_tb, self.answer_cells)
+            raise error
         if kind == "value":
             return decode(reply.get("v"), frames, self)
         self._violation(f"unexpected reply {str(kind)[:40]!r}")

@@ -13,6 +13,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import cgroups
 from .limits import Limits, UidSlot, rlimit_setter
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -39,6 +40,9 @@ def _python_roots():
     """Folders the interpreter needs: its install and the virtual environment."""
     roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
     roots.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    # library folders reached through .pth files or PYTHONPATH (conda, a shared environment)
+    roots.update(Path(p).resolve() for p in sys.path
+                 if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir())
     return sorted(roots)
 
 
@@ -98,7 +102,8 @@ def bwrap_command(argv, uid, limits):
         target = SANDBOX_RUNNER if source == RUNNER else str(source)
         args += _mount_parents(target, made) + ["--ro-bind", str(source), target]
     args += ["--chdir", "/scratch", "--clearenv"]
-    for key, value in {**ENV, "HOME": "/scratch", "TMPDIR": "/tmp",
+    # AUTOGRADER_PID_NAMESPACE: every other process in the sandbox was started by the submission
+    for key, value in {**ENV, "HOME": "/scratch", "TMPDIR": "/tmp", "AUTOGRADER_PID_NAMESPACE": "1",
                        "MPLCONFIGDIR": "/scratch/.matplotlib"}.items():
         args += ["--setenv", key, value]
     if uid is None:  # not root: a user namespace, the caller's own uid outside
@@ -145,23 +150,26 @@ def start_runner(limits: Limits, sandbox: bool, request_fd: int, reply_fd: int):
     else:
         env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}, **ENV}
     scratch = None if use_bwrap else _scratch_dir()
+    group = cgroups.for_submission(limits)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, pass_fds=(request_fd, reply_fd),
-                            preexec_fn=rlimit_setter(limits, 0 if slot or root else _own_process_count()),
+                            preexec_fn=_in_cgroup(group, rlimit_setter(limits, 0 if slot or root else _own_process_count())),
                             env=env, start_new_session=True,
                             cwd=scratch)
     proc.scratch = scratch  # removed by the caller when the runner is gone
+    proc.cgroup = group     # caps all its processes together; removed by the caller (cgroups.py)
     return proc, slot, use_bwrap
+
+
+def _in_cgroup(group, preexec):
+    """The child joins the submission's cgroup before the rlimits and the exec."""
+    def apply():
+        if group is not None:
+            group.join()
+        preexec()
+    return apply
 
 
 def _scratch_dir():
     import tempfile
     return tempfile.mkdtemp(prefix="autograder-scratch-")
-
-
-def describe_protection(sandboxed: bool) -> str:
-    if sandboxed:
-        return ("bubblewrap: no network, private PID/IPC/UTS namespaces, read-only system and "
-                "Python, no repository / solutions / gradebook / other submissions, tmpfs scratch, "
-                "own uid with rlimits")
-    return "no sandbox: separate process with rlimits and time / output limits only"

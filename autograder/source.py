@@ -35,6 +35,7 @@ class Source:
     sha256: str
     limits: dict = field(default_factory=dict)  # notebook metadata "course_limits": this set's needs
     due: str | None = None    # notebook metadata "course": {"due": ISO 8601}, read by deadlines.py
+    path: str = ""            # the instructor notebook (the gradebook mirrors its cells)
 
     @property
     def max_score(self):
@@ -51,12 +52,12 @@ class Source:
 
     def to_dict(self):
         return {"name": self.name, "sha256": self.sha256, "cells": [asdict(c) for c in self.cells],
-                "limits": dict(self.limits), "due": self.due}
+                "limits": dict(self.limits), "due": self.due, "path": self.path}
 
     @classmethod
     def from_dict(cls, data):
         return cls(data["name"], [Cell(**c) for c in data["cells"]], data["sha256"], data.get("limits", {}),
-                   data.get("due"))
+                   data.get("due"), data.get("path", ""))
 
 
 def text_of(source):
@@ -109,7 +110,7 @@ def load_source(path) -> Source:
     metadata = nb.get("metadata") or {}
     due = (metadata.get("course") or {}).get("due")
     return Source(Path(path).stem, cells, hashlib.sha256(raw).hexdigest(),
-                  dict(metadata.get("course_limits") or {}), due)
+                  dict(metadata.get("course_limits") or {}), due, str(Path(path).resolve()))
 
 
 def source_path(ps, root=ROOT):

@@ -17,10 +17,27 @@ class RemoteError(Exception):
         self.remote_type = str(info.get("type", "Exception"))[:200]
         self.remote_msg = str(info.get("msg", ""))[:wire.MAX_TEXT]
         self.remote_tb = str(info.get("tb", ""))[-wire.MAX_TEXT:]
+        self.student_location = ""  # set by the connection, which knows the answer cells
         super().__init__(f"{self.remote_type}: {self.remote_msg}" if self.remote_msg else self.remote_type)
 
 
 _ERROR_CLASSES = {}
+_CELL_FRAME = re.compile(r'File "<([^<>"]{1,200})>", line (\d{1,7})')
+
+
+def student_location(tb, answers):
+    """ "your cell conv2d_naive, line 12: out[i] = ..." for the innermost traceback frame in an
+    answer cell (the runner compiles each cell as ``<grade_id>``); "" when there is none."""
+    found = None
+    for match in _CELL_FRAME.finditer(str(tb or "")):
+        if match.group(1) in answers:
+            found = match
+    if found is None:
+        return ""
+    cell, line = found.group(1), int(found.group(2))
+    lines = str(answers.get(cell) or "").splitlines()
+    code = lines[line - 1].strip()[:120] if 0 < line <= len(lines) else ""
+    return f"your cell {cell}, line {line}" + (f": {code}" if code else "")
 
 
 def remote_error(info):

@@ -18,7 +18,6 @@ _EXPORTS = {
     "summary": "course.model_summary",
     "record": "course.results",
     "say": "course.results",
-    "FAST": "course.config",
     "fast": "course.config",
 }
 

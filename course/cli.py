@@ -4,13 +4,14 @@
     course data fetch NAME      download a full dataset into the cache (needs the network)
     course data list            which datasets are cached in full
     course check-widgets        exit 1 (with the fix) when the ipywidgets lab extension is missing
+    course check psN [NOTEBOOK] the visible tests of a problem set, run as the grader runs them
 """
 import argparse
 import importlib.metadata as md
 import sys
 from pathlib import Path
 
-WIDGET_EXTENSION = Path("share/jupyter/labextensions/@jupyter-widgets/jupyterlab-manager/package.json")
+WIDGET_EXTENSION = Path("@jupyter-widgets/jupyterlab-manager/package.json")
 
 
 def version(package: str) -> str:
@@ -21,7 +22,9 @@ def version(package: str) -> str:
 
 
 def widget_extension_installed() -> bool:
-    return any((Path(prefix) / WIDGET_EXTENSION).exists() for prefix in {sys.prefix, sys.base_prefix})
+    """Where JupyterLab looks for extensions (the environment's share/jupyter, JUPYTER_PATH, ...)."""
+    from jupyter_core.paths import jupyter_path
+    return any((Path(folder) / WIDGET_EXTENSION).exists() for folder in jupyter_path("labextensions"))
 
 
 def pretrained_status() -> str:
@@ -91,7 +94,13 @@ def main(argv=None) -> int:
     fetch = data.add_parser("fetch", help="download a full dataset (mnist, fashion_mnist, cifar10)")
     fetch.add_argument("name")
     data.add_parser("list", help="what is cached")
+    check = sub.add_parser("check", help="run a problem set's visible tests as the grader does")
+    check.add_argument("ps", help="problem set, e.g. ps1")
+    check.add_argument("notebook", nargs="?", help="default: assignments/psN/psN.ipynb")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from autograder.check import main as check_main
+        return check_main([args.ps] + ([args.notebook] if args.notebook else []))
     if args.command == "doctor":
         return doctor()
     if args.command == "check-widgets":

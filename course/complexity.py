@@ -1,6 +1,7 @@
 """How big and how costly a network is: parameters and multiply-adds, counted from the model.
 
-    count_parameters(model)                      # every learnable number (trainable_only=True: those with grad)
+    count_parameters(model)                      # every learnable number, torchinfo's "Total params"
+    trainable_parameters(model)                  # those with requires_grad (torchinfo's "Trainable params")
     count_macs(model, (3, 224, 224))             # multiply-adds of one forward pass, from forward hooks
     complexity_table(["alexnet", "vgg16"])       # torchvision architectures, no weights needed
     layer_table(model, (1, 28, 28))              # per layer: type, kernel, output shape, parameters
@@ -17,14 +18,25 @@ import warnings
 import torch
 from torch import nn
 
-__all__ = ["count_parameters", "count_macs", "layer_table", "complexity_table",
+from course import conv_math
+from course.hooks import Hooks, eval_mode
+
+__all__ = ["count_parameters", "trainable_parameters", "count_macs", "layer_table", "complexity_table",
            "torchvision_model", "conv_weights", "stacked_receptive_field",
            "inception_cost", "format_table"]
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of learnable values (weights and biases); buffers such as BN running stats are not counted."""
+    """Number of learnable values (weights and biases); buffers such as BN running stats are not counted.
+
+    ``trainable_only=True`` counts only those with ``requires_grad`` (a frozen backbone's are not).
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def trainable_parameters(model: nn.Module) -> int:
+    """The values an optimizer would update: ``count_parameters(model, trainable_only=True)``."""
+    return count_parameters(model, trainable_only=True)
 
 
 def _layer_macs(module: nn.Module, out: torch.Tensor) -> int:
@@ -44,29 +56,28 @@ def _example_input(model: nn.Module, input_size) -> torch.Tensor:
     return torch.zeros((1, *input_size), device=device)
 
 
+def _run_once(model: nn.Module, input_size) -> None:
+    """One forward pass on a zero input, in eval mode (auxiliary classifiers such as GoogLeNet's
+    run only in training: not counted), without building a graph."""
+    with eval_mode(model), torch.no_grad():
+        model(_example_input(model, input_size))
+
+
 def count_macs(model: nn.Module, input_size=(3, 224, 224)) -> int:
     """Multiply-adds of one forward pass on a single input of shape ``input_size`` (C, H, W).
 
     A forward hook on every Conv2d and Linear multiplies the output size by the work per
     output value (input channels per group x kernel area, or input features).
     """
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     total = 0
 
-    def hook(module, inputs, out):
+    def add(module, inputs, out):
         nonlocal total
         total += _layer_macs(module, out)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    try:
-        model.eval()  # auxiliary classifiers (GoogLeNet) run only in training: not counted
-        with torch.no_grad():
-            model(_example_input(model, input_size))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
+    with Hooks(layers, add):
+        _run_once(model, input_size)
     return total
 
 
@@ -85,27 +96,17 @@ def _describe(module: nn.Module) -> str:
 def layer_table(model: nn.Module, input_size, leaf_types=(nn.Conv2d, nn.Linear, nn.MaxPool2d,
                                                          nn.AvgPool2d, nn.Flatten)) -> list[dict]:
     """One row per layer of the listed types, in execution order: name, what, output shape, parameters, MACs."""
+    names = {id(m): n for n, m in model.named_modules() if isinstance(m, leaf_types)}
     rows = []
 
-    def hook_for(name):
-        def hook(module, inputs, out):
-            rows.append({"layer": name, "what": _describe(module),
-                         "output": "x".join(str(d) for d in out.shape[1:]),
-                         "params": count_parameters(module),
-                         "macs": _layer_macs(module, out)})
-        return hook
+    def row(module, inputs, out):
+        rows.append({"layer": names[id(module)], "what": _describe(module),
+                     "output": "x".join(str(d) for d in out.shape[1:]),
+                     "params": count_parameters(module),
+                     "macs": _layer_macs(module, out)})
 
-    handles = [m.register_forward_hook(hook_for(n)) for n, m in model.named_modules()
-               if isinstance(m, leaf_types)]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(_example_input(model, input_size))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
+    with Hooks((m for m in model.modules() if id(m) in names), row):
+        _run_once(model, input_size)
     return rows
 
 
@@ -135,13 +136,9 @@ def conv_weights(kernel: int, c_in: int, c_out: int, bias: bool = False) -> int:
 
 
 def stacked_receptive_field(kernels, strides=None) -> int:
-    """Receptive field (in input pixels) of a chain of convolutions: r += (k - 1) * jump; jump *= s."""
+    """Receptive field (in input pixels) of a chain of convolutions (``conv_math.receptive_field``)."""
     strides = strides or [1] * len(kernels)
-    field, jump = 1, 1
-    for k, s in zip(kernels, strides):
-        field += (k - 1) * jump
-        jump *= s
-    return field
+    return conv_math.receptive_field(list(zip(kernels, strides)))[-1]["size"]
 
 
 def inception_cost(h: int, w: int, c_in: int, branches: dict, reduce: dict | None = None) -> dict:

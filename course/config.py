@@ -12,9 +12,6 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-FAST = _flag("COURSE_FAST")
-
-
 def fast(full, quick):
     """Return ``quick`` in fast mode and ``full`` otherwise: ``epochs = fast(5, 1)``."""
     return quick if _flag("COURSE_FAST") else full

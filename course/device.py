@@ -48,11 +48,39 @@ def physical_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def thread_count() -> int:
+    """CPU threads to use: ``COURSE_THREADS``, else ``OMP_NUM_THREADS``, else the physical cores."""
+    for variable in ("COURSE_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            try:
+                n = int(value.split(",")[0])  # OpenMP allows a list per nesting level
+            except ValueError:
+                raise ValueError(f"{variable}={value!r} is not a number of threads: "
+                                 f"set it to a whole number such as {physical_cores()}") from None
+            if n > 0:
+                return n
+    return physical_cores()
+
+
+_chosen: list[int] = []  # the count set_threads chose in this process (empty: none yet)
+
+
 def set_threads(n: int | None = None) -> int:
-    """One intra-op thread per physical core, or ``n``, or ``COURSE_THREADS``; returns the count."""
-    n = n or int(os.environ.get("COURSE_THREADS", 0)) or physical_cores()
+    """Use ``n`` intra-op threads, or ``thread_count()``'s choice; returns the count.
+
+    Nothing happens on import: lectures call this in their first cell, and ``fit`` calls
+    :func:`ensure_threads` when training starts.
+    """
+    n = n or thread_count()
     torch.set_num_threads(n)
+    _chosen[:] = [n]
     return n
+
+
+def ensure_threads() -> int:
+    """``set_threads()`` unless a thread count was already chosen in this process."""
+    return _chosen[0] if _chosen else set_threads()
 
 
 def seed_everything(seed: int = 0) -> int:
@@ -68,6 +96,3 @@ def seed_everything(seed: int = 0) -> int:
 def uses_amp(device: torch.device) -> bool:
     """Mixed precision helps (and is safe for these models) on CUDA only."""
     return torch.device(device).type == "cuda"
-
-
-set_threads()

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course.train import Callback
+from course.callbacks import Callback
 
 __all__ = ["GradientNorms", "tracked_layers", "gradient_norms", "plot_gradient_norms"]
 

@@ -1,4 +1,13 @@
-"""Activation statistics per layer, recorded with forward hooks while a model trains.
+"""Forward hooks, fastai style: the plumbing (``Hooks``, ``eval_mode``) and ``ActivationStats``.
+
+    with Hooks(modules, fn) as hooks, eval_mode(model), torch.no_grad():
+        model(x)                                   # fn(module, inputs, output) runs per module
+    hooks.stored                                   # what fn returned, one entry per module
+
+``count_macs`` and ``layer_table`` (course.complexity), ``capture`` (course.viz.features) and
+``ActivationStats`` below all look inside a model through ``Hooks``.
+
+Activation statistics per layer, recorded while a model trains::
 
     stats = ActivationStats(layers=nn.ReLU)        # or None: every layer with parameters
     history = fit(model, data, callbacks=[stats])  # hooks go on in before_fit, off in after_fit
@@ -20,9 +29,57 @@ import numpy as np
 import torch
 from torch import nn
 
-from course.train import Callback
+from course.callbacks import Callback
 
-__all__ = ["ActivationStats", "select_layers", "layer_summary"]
+__all__ = ["Hooks", "eval_mode", "ActivationStats", "select_layers", "layer_summary"]
+
+
+class Hooks:
+    """A forward hook on each of ``modules``; removed by ``remove()`` or on leaving ``with``.
+
+    ``fn(module, inputs, output)`` runs after each module's forward pass; what it returns is
+    kept in ``stored`` (one entry per module, the latest call's). Exceptions raised by ``fn``
+    propagate (``capture`` uses one to stop the forward pass early).
+    """
+
+    def __init__(self, modules, fn):
+        self.modules = list(modules)
+        self.stored = [None] * len(self.modules)
+        self._handles = [m.register_forward_hook(self._keeper(i, fn)) for i, m in enumerate(self.modules)]
+
+    def _keeper(self, index: int, fn):
+        def hook(module, inputs, output):
+            self.stored[index] = fn(module, inputs, output)
+        return hook
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    @property
+    def attached(self) -> bool:
+        return bool(self._handles)
+
+    def __len__(self):
+        return len(self.modules)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+@contextmanager
+def eval_mode(model: nn.Module):
+    """The model in eval mode inside the block, its own mode restored after (even on error)."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def _is_leaf(module: nn.Module) -> bool:
@@ -83,7 +140,7 @@ class ActivationStats(Callback):
         self.layers, self.bins, self.hist_range = layers, bins, tuple(hist_range)
         self.eps, self.every, self.flush_every = eps, max(1, every), max(1, flush_every)
         self.names: list[str] = []
-        self._handles: list = []
+        self._hooks: Hooks | None = None
         self._pending: list[list[torch.Tensor]] = []
         self._blocks: list[list[np.ndarray]] = []
         self._calls = 0
@@ -97,20 +154,19 @@ class ActivationStats(Callback):
         self._pending = [[] for _ in chosen]
         self._blocks = [[] for _ in chosen]
         self._calls = 0
-        for i, (_, module) in enumerate(chosen):
-            self._handles.append(module.register_forward_hook(self._make_hook(i)))
+        self._index = {id(module): i for i, (_, module) in enumerate(chosen)}
+        self._hooks = Hooks((module for _, module in chosen), self._record)
         return self
 
     def remove(self) -> None:
         """Take the hooks off and move what is still on the device to the CPU."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+        if self._hooks is not None:
+            self._hooks.remove()
         self._flush()
 
     @property
     def attached(self) -> bool:
-        return bool(self._handles)
+        return self._hooks is not None and self._hooks.attached
 
     @contextmanager
     def watch(self, model: nn.Module):
@@ -120,19 +176,18 @@ class ActivationStats(Callback):
         finally:
             self.remove()
 
-    def _make_hook(self, index: int):
-        def hook(module, inputs, output):
-            if not module.training or not torch.is_tensor(output):
-                return
-            if index == 0:
-                self._calls += 1  # one forward pass of the model = one call of its first watched layer
-            if (self._calls - 1) % self.every:
-                return
-            with torch.no_grad():
-                self._pending[index].append(layer_summary(output, self.bins, self.hist_range, self.eps))
-            if index == len(self._pending) - 1 and len(self._pending[index]) >= self.flush_every:
-                self._flush()
-        return hook
+    def _record(self, module, inputs, output):
+        if not module.training or not torch.is_tensor(output):
+            return
+        index = self._index[id(module)]
+        if index == 0:
+            self._calls += 1  # one forward pass of the model = one call of its first watched layer
+        if (self._calls - 1) % self.every:
+            return
+        with torch.no_grad():
+            self._pending[index].append(layer_summary(output, self.bins, self.hist_range, self.eps))
+        if index == len(self._pending) - 1 and len(self._pending[index]) >= self.flush_every:
+            self._flush()
 
     def _flush(self) -> None:
         for i, pending in enumerate(self._pending):

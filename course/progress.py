@@ -1,5 +1,5 @@
 """Progress reporting for fit: a tqdm bar in notebooks, one line per epoch headless."""
-from course.train import Callback
+from course.callbacks import Callback
 
 
 def epoch_line(e: dict, epochs: int) -> str:

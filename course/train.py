@@ -1,248 +1,37 @@
-"""Training and evaluation: ``fit`` returns a ``History``; callbacks observe, plots live elsewhere.
+"""Training for the lectures: ``fit`` returns a ``History``; progress and plots are observers.
 
     history = fit(model, mnist(), epochs=3, lr=3e-3)        # one-cycle AdamW by default
     evaluate(model, data)                                    # {"loss": ..., "acc": ...}
 
-Device-aware: the model and the data move to ``pick_device()`` (or ``device=``) once; on CUDA
-the forward pass runs in mixed precision with channels_last tensors. In a notebook a tqdm
-progress bar and one live plot (updated in place) follow the run; headless it prints one
-line per epoch; ``quiet=True`` writes nothing at all (graded cells need a clean stderr).
+``fit`` composes the run: the loop is ``course.trainer.Trainer``, which knows nothing of
+progress bars or plots; ``default_observers`` adds them. In a notebook a tqdm progress bar
+and one live plot (updated in place) follow the run; headless it prints one line per
+epoch; ``quiet=True`` writes nothing at all (graded cells need a clean stderr).
 """
-import math
-import time
-from contextlib import nullcontext
-
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from course.callbacks import Callback
 from course.config import in_notebook
-from course.device import pick_device, seed_everything, uses_amp
+from course.device import seed_everything
+from course.history import History
+from course.trainer import Trainer, current_momentum, evaluate, make_optimizer, make_schedule
+
+# Callback, History, evaluate and the trainer's helpers keep their old home here too.
+__all__ = ["fit", "default_observers", "evaluate", "History", "Callback", "Trainer",
+           "make_optimizer", "make_schedule", "current_momentum"]
 
 
-class Callback:
-    """Override any hook; each receives the Trainer. Callbacks record, they do not train."""
-    order = 0
-
-    def before_fit(self, trainer): pass
-    def before_epoch(self, trainer): pass
-    def before_batch(self, trainer): pass
-    def after_batch(self, trainer): pass
-    def after_epoch(self, trainer): pass
-    def after_fit(self, trainer): pass
-
-
-class History:
-    """What a run measured: one dict per epoch and per-step series (lr, momentum, loss)."""
-
-    def __init__(self):
-        self.epochs: list[dict] = []
-        self.steps: dict[str, list] = {"lr": [], "momentum": [], "loss": []}
-
-    @property
-    def final(self) -> dict:
-        return self.epochs[-1] if self.epochs else {}
-
-    def series(self, key: str) -> list:
-        return [e[key] for e in self.epochs]
-
-    def best(self, key: str = "valid_acc") -> float:
-        return max(self.series(key))
-
-    def plot(self, **kwargs):
-        from course.viz.training import plot_history
-        return plot_history(self, **kwargs)
-
-    def plot_schedule(self, **kwargs):
-        from course.viz.training import plot_schedule
-        return plot_schedule(self, **kwargs)
-
-    def __repr__(self):
-        if not self.epochs:
-            return "History(empty)"
-        f = self.final
-        return (f"History({len(self.epochs)} epochs; final train loss {f['train_loss']:.4f}, "
-                f"valid loss {f['valid_loss']:.4f}, valid acc {f['valid_acc']:.2%})")
-
-
-# --- optimizers and schedules ---------------------------------------------------------------
-def make_optimizer(optimizer, params, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    if callable(optimizer) and not isinstance(optimizer, str):
-        return optimizer(params, lr)
-    name = optimizer.lower()
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {optimizer!r}; use 'adamw', 'adam', 'sgd' or a callable(params, lr)")
-
-
-def make_schedule(schedule, optimizer, lr: float, total_steps: int):
-    """One-cycle: lr warms up to ``lr`` then anneals; momentum moves the opposite way."""
-    if schedule in (None, "constant"):
-        return None
-    if schedule == "onecycle":
-        if total_steps < 4:  # too short to warm up and anneal: keep lr constant
-            return None
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps,
-                                                   pct_start=max(0.25, 1.5 / total_steps),
-                                                   div_factor=25, final_div_factor=1e3)
-    if schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    raise ValueError(f"unknown schedule {schedule!r}; use 'onecycle', 'cosine' or 'constant'")
-
-
-def current_momentum(optimizer) -> float:
-    group = optimizer.param_groups[0]
-    if "betas" in group:
-        return float(group["betas"][0])
-    return float(group.get("momentum", 0.0))
-
-
-# --- evaluation -------------------------------------------------------------------------------
-def _model_device(model: nn.Module) -> torch.device:
-    tensor = next(model.parameters(), None)
-    if tensor is None:
-        tensor = next(model.buffers(), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, data, split: str = "test", device=None, batch_size: int = 1024,
-             loss_fn=None) -> dict:
-    """Mean loss and accuracy of ``model`` on a split, in eval mode (restored afterwards)."""
-    device = torch.device(device) if device is not None else _model_device(model)
-    model.to(device)
-    loss_fn = loss_fn or F.cross_entropy
-    was_training = model.training
-    model.eval()
-    total, loss_sum, correct = 0, torch.zeros((), device=device), torch.zeros((), device=device)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if uses_amp(device) else nullcontext()
-    try:
-        for xb, yb in data.batches(split, batch_size=batch_size, shuffle=False, device=device):
-            with autocast:
-                out = model(xb)
-            _check_outputs(out, data)
-            loss_sum += loss_fn(out.float(), yb, reduction="sum")
-            correct += (out.argmax(1) == yb).sum()
-            total += len(yb)
-    finally:
-        model.train(was_training)
-    return {"loss": loss_sum.item() / total, "acc": correct.item() / total}
-
-
-def _check_outputs(out: torch.Tensor, data) -> None:
-    n_classes = getattr(data, "n_classes", None)
-    if n_classes is not None and (out.ndim != 2 or out.shape[1] != n_classes):
-        got = out.shape[1] if out.ndim == 2 else tuple(out.shape[1:])
-        raise ValueError(f"the model outputs {got} values per image but the data has {n_classes} "
-                         f"classes: make the last layer produce {n_classes} outputs "
-                         f"(e.g. nn.Linear(..., {n_classes}))")
-
-
-# --- the training loop ------------------------------------------------------------------------
-class Trainer:
-    """Runs the loop and calls the callbacks; knows nothing about progress bars or plots."""
-
-    def __init__(self, model, data, epochs, lr, optimizer, schedule, device, batch_size,
-                 weight_decay, loss_fn, callbacks, clip_grad):
-        self.device = torch.device(device) if device is not None else pick_device()
-        self.model = model.to(self.device)
-        self.data = data.to(self.device) if data.device != self.device else data
-        self.epochs, self.batch_size, self.clip_grad = epochs, batch_size, clip_grad
-        self.loss_fn = loss_fn or F.cross_entropy
-        self.valid_split = "valid" if data.valid_x is not None else "test"
-        self.amp = uses_amp(self.device)
-        if self.amp:
-            self.model = self.model.to(memory_format=torch.channels_last)
-        params = [p for p in model.parameters() if p.requires_grad]
-        if not params:
-            raise ValueError("the model has no trainable parameters (all requires_grad=False): "
-                             "unfreeze at least the last layer before fit()")
-        self.optimizer = make_optimizer(optimizer, params, lr, weight_decay)
-        self.steps_per_epoch = data.n_batches("train", batch_size)
-        self.scheduler = make_schedule(schedule, self.optimizer, lr, epochs * self.steps_per_epoch)
-        self.callbacks = sorted(callbacks, key=lambda c: c.order)
-        self.history = History()
-        self.epoch = self.step = 0
-        self.xb = self.yb = self.loss = None
-        self.training = False
-
-    def _emit(self, event: str):
-        for cb in self.callbacks:
-            getattr(cb, event)(self)
-
-    def _to_input(self, xb):
-        if self.amp and xb.ndim == 4:
-            return xb.contiguous(memory_format=torch.channels_last)
-        return xb
-
-    def train_step(self, xb, yb):
-        self.xb, self.yb = self._to_input(xb), yb
-        self._emit("before_batch")
-        with torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else nullcontext():
-            out = self.model(self.xb)
-        if self.step == 0:
-            _check_outputs(out, self.data)
-        self.loss = self.loss_fn(out.float(), yb)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.loss.backward()
-        if self.clip_grad:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad)
-        self._record_step()
-        self.optimizer.step()
-        if self.scheduler is not None:
-            self.scheduler.step()
-        self.step += 1
-        self._emit("after_batch")
-        return out
-
-    def _record_step(self):
-        self.history.steps["lr"].append(self.optimizer.param_groups[0]["lr"])
-        self.history.steps["momentum"].append(current_momentum(self.optimizer))
-        self._step_losses.append(self.loss.detach())
-
-    def run_epoch(self):
-        self.model.train()
-        self.training = True
-        self._step_losses = []
-        correct = torch.zeros((), device=self.device)
-        seen, start = 0, time.perf_counter()
-        for xb, yb in self.data.batches("train", self.batch_size, shuffle=True):
-            out = self.train_step(xb, yb)
-            correct += (out.detach().argmax(1) == yb).sum()
-            seen += len(yb)
-        losses = torch.stack(self._step_losses).float()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        train_seconds = time.perf_counter() - start
-        self.history.steps["loss"].extend(losses.tolist())
-        self.training = False
-        valid = evaluate(self.model, self.data, self.valid_split, self.device, loss_fn=self.loss_fn)
-        return {"epoch": self.epoch + 1, "train_loss": _mean_of_sizes(losses, seen, self.batch_size),
-                "train_acc": correct.item() / seen, "valid_loss": valid["loss"], "valid_acc": valid["acc"],
-                "seconds": time.perf_counter() - start, "images_per_s": seen / train_seconds}
-
-    def fit(self) -> History:
-        self._emit("before_fit")
-        try:
-            for self.epoch in range(self.epochs):
-                self._emit("before_epoch")
-                self.history.epochs.append(self.run_epoch())
-                self._emit("after_epoch")
-        finally:
-            self._emit("after_fit")
-        return self.history
-
-
-def _mean_of_sizes(losses: torch.Tensor, seen: int, batch_size: int) -> float:
-    """Mean per-image loss from per-batch means (the last batch may be smaller)."""
-    sizes = torch.full((len(losses),), float(batch_size))
-    sizes[-1] = seen - batch_size * (len(losses) - 1)
-    value = float((losses.cpu() * sizes).sum() / seen)
-    return value if math.isfinite(value) else float("nan")
+def default_observers(quiet: bool = False, plot: bool | None = None) -> list:
+    """What follows a run: a tqdm bar (notebook) or one line per epoch, and a live plot in notebooks."""
+    if quiet:
+        return []
+    from course.progress import EpochPrinter, ProgressBar
+    notebook = in_notebook()
+    observers = [ProgressBar() if notebook else EpochPrinter()]
+    if plot if plot is not None else notebook:
+        from course.viz.training import LivePlot  # pyplot only when a plot is wanted
+        observers.append(LivePlot())
+    return observers
 
 
 def fit(model: nn.Module, data, epochs: int = 3, lr: float = 3e-3, optimizer="adamw",
@@ -256,14 +45,8 @@ def fit(model: nn.Module, data, epochs: int = 3, lr: float = 3e-3, optimizer="ad
     """
     if seed is not None:
         seed_everything(seed)
-    callbacks = list(callbacks)
-    if not quiet:
-        from course.progress import EpochPrinter, ProgressBar
-        notebook = in_notebook()
-        callbacks.append(ProgressBar() if notebook else EpochPrinter())
-        if plot if plot is not None else notebook:
-            from course.viz.training import LivePlot
-            callbacks.append(LivePlot())
-    trainer = Trainer(model, data, epochs, lr, optimizer, schedule, device, batch_size,
-                      weight_decay, loss_fn, callbacks, clip_grad)
+    trainer = Trainer(model, data, epochs=epochs, lr=lr, optimizer=optimizer, schedule=schedule,
+                      device=device, batch_size=batch_size, weight_decay=weight_decay,
+                      loss_fn=loss_fn, callbacks=[*callbacks, *default_observers(quiet, plot)],
+                      clip_grad=clip_grad)
     return trainer.fit()

@@ -1,4 +1,5 @@
 """course.data: real on-disk formats, checksums, offline fallbacks, the tensor dataset."""
+import dataclasses
 import hashlib
 import tarfile
 import time
@@ -10,6 +11,12 @@ import torch
 import course.data.sources as sources
 from course.data import Dataset, DatasetUnavailable, cifar10, digits, fashion_mnist, load, mnist, sample_photos
 from course.data.formats import read_idx, write_cifar_batch, write_idx
+from nbrun import time_limit
+
+
+def use_source(monkeypatch, name, source):
+    """Point the registry entry of ``name`` at small test files (its embedded default is kept)."""
+    monkeypatch.setitem(sources.DATASETS, name, dataclasses.replace(sources.DATASETS[name], full=source))
 
 
 def _md5(path):
@@ -57,7 +64,7 @@ def test_idx_reader_rejects_garbage_and_truncation(tmp_path):
 
 def test_full_mnist_loads_from_real_format_files(cache, monkeypatch):
     files, arrays = _write_small_mnist(cache / "mnist")
-    monkeypatch.setitem(sources.SOURCES, "mnist", sources.IdxSource("mnist", [], files, sources.DIGIT_CLASSES))
+    use_source(monkeypatch, "mnist", sources.IdxSource("mnist", [], files, sources.DIGIT_CLASSES))
     ds = mnist()
     assert ds.source.startswith("full")
     assert ds.train_x.shape == (30, 1, 28, 28) and ds.test_x.shape == (10, 1, 28, 28)
@@ -68,7 +75,7 @@ def test_full_mnist_loads_from_real_format_files(cache, monkeypatch):
 
 def test_corrupted_cached_file_is_caught_and_never_used(cache, monkeypatch, capsys):
     files, _ = _write_small_mnist(cache / "mnist")
-    monkeypatch.setitem(sources.SOURCES, "mnist", sources.IdxSource("mnist", [], files, sources.DIGIT_CLASSES))
+    use_source(monkeypatch, "mnist", sources.IdxSource("mnist", [], files, sources.DIGIT_CLASSES))
     victim = cache / "mnist" / files["train_images"][0]
     victim.write_bytes(victim.read_bytes()[:-10] + b"corrupted!")
     ds = mnist()  # offline: the corrupt file is detected, deleted, and the embedded split used
@@ -80,7 +87,7 @@ def test_corrupted_cached_file_is_caught_and_never_used(cache, monkeypatch, caps
 def test_corrupted_file_is_fetched_again_when_online(cache, monkeypatch):
     files, _ = _write_small_mnist(cache / "mnist")
     good = {name: (cache / "mnist" / fname).read_bytes() for name, (fname, _) in files.items()}
-    monkeypatch.setitem(sources.SOURCES, "mnist", sources.IdxSource("mnist", ["http://mirror.test/"], files,
+    use_source(monkeypatch, "mnist", sources.IdxSource("mnist", ["http://mirror.test/"], files,
                                                                     sources.DIGIT_CLASSES))
     (cache / "mnist" / files["test_labels"][0]).write_bytes(b"broken")
     fetched = []
@@ -108,7 +115,7 @@ def test_cifar_reads_pickled_batches_and_checks_them(cache, monkeypatch):
         entries.append((name, _md5(folder / name)))
     source = sources.CifarSource("cifar10", "http://mirror.test/", ("cifar.tgz", "0" * 32),
                                  "cifar-10-batches-py", entries[:2], entries[2:])
-    monkeypatch.setitem(sources.SOURCES, "cifar10", source)
+    use_source(monkeypatch, "cifar10", source)
     ds = cifar10()
     assert ds.train_x.shape == (10, 3, 32, 32) and ds.test_x.shape == (5, 3, 32, 32)
     assert ds.classes[3] == "cat"
@@ -130,7 +137,7 @@ def test_cifar_archive_is_extracted_after_download(cache, monkeypatch):
         tar.add(staging, arcname="cifar-10-batches-py")
     source = sources.CifarSource("cifar10", "http://mirror.test/", ("cifar.tgz", _md5(archive)),
                                  "cifar-10-batches-py", entries[:1], entries[1:])
-    monkeypatch.setitem(sources.SOURCES, "cifar10", source)
+    use_source(monkeypatch, "cifar10", source)
 
     def fake_fetch(mirrors, filename, folder, md5sum):
         folder.mkdir(parents=True, exist_ok=True)
@@ -153,15 +160,15 @@ def test_no_network_falls_back_within_seconds(tmp_path, monkeypatch):
     """Online mode on a machine without a network: embedded data, never a hang."""
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     monkeypatch.delenv("COURSE_OFFLINE", raising=False)
-    monkeypatch.setitem(sources.SOURCES, "mnist", sources.IdxSource(
+    use_source(monkeypatch, "mnist", sources.IdxSource(
         "mnist", ["http://10.255.255.1/", "http://nonexistent.invalid/"],
         {"train_images": ("x.gz", "0" * 32), "train_labels": ("y.gz", "0" * 32),
          "test_images": ("z.gz", "0" * 32), "test_labels": ("w.gz", "0" * 32)}, sources.DIGIT_CLASSES))
-    monkeypatch.setattr("course.data.fetching.CONNECT_TIMEOUT_S", 2.0)
+    monkeypatch.setattr("course.network.CONNECT_TIMEOUT_S", 2.0)
     start = time.perf_counter()
     ds = mnist()
     assert ds.source.startswith("embedded")
-    assert time.perf_counter() - start < 15
+    assert time.perf_counter() - start < time_limit(15)
 
 
 def test_embedded_mnist_split_is_fixed_and_stratified(monkeypatch, tmp_path):
@@ -178,6 +185,22 @@ def test_embedded_mnist_split_is_fixed_and_stratified(monkeypatch, tmp_path):
 def test_unknown_dataset_lists_known_ones():
     with pytest.raises(ValueError, match="cifar10, digits, fashion_mnist, mnist"):
         load("imagenet")
+    with pytest.raises(ValueError, match="downloadable datasets: cifar10, fashion_mnist, mnist"):
+        sources.download("digits")
+
+
+def test_a_new_dataset_is_one_registry_entry(cache, monkeypatch):
+    """load, status and the offline fallback follow the registry: nothing else to edit."""
+    files, _ = _write_small_mnist(cache / "kmnist")
+    entry = sources.DatasetEntry(sources.IdxSource("kmnist", [], files, sources.DIGIT_CLASSES),
+                                 embedded=sources.embedded_digits, origin="scikit-learn",
+                                 fallback_note="kmnist: 8x8 digits instead")
+    monkeypatch.setitem(sources.DATASETS, "kmnist", entry)
+    assert load("KMNIST").source.startswith("full") and sources.status()["kmnist"] == "full (cached)"
+    (cache / "kmnist" / files["test_labels"][0]).unlink()
+    assert load("kmnist").name == "digits"
+    assert sources.status()["kmnist"] == "embedded fallback (scikit-learn)"
+    assert sources.status()["digits"] == "embedded (scikit-learn)"
 
 
 def test_digits_and_photos():

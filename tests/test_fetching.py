@@ -3,10 +3,13 @@ import functools
 import hashlib
 import http.server
 import threading
+import time
 
 import pytest
 
 from course.data.fetching import DatasetUnavailable, fetch, verified
+from course.network import reachable
+from nbrun import time_limit
 
 
 @pytest.fixture
@@ -46,3 +49,15 @@ def test_offline_forbids_the_network(server, tmp_path, monkeypatch):
     (root / "file.gz").write_bytes(b"x")
     with pytest.raises(DatasetUnavailable, match="COURSE_OFFLINE"):
         fetch([url], "file.gz", tmp_path / "cache", hashlib.md5(b"x").hexdigest())
+
+
+def test_reachable_answers_both_ways_within_its_timeout(server):
+    _, url = server
+    assert reachable(url, timeout=2.0) is True
+    assert reachable("http://127.0.0.1:9/", timeout=2.0) is False  # nothing listens: refused at once
+    start = time.perf_counter()
+    # a non-routable address: the connection hangs until the timeout
+    assert reachable("http://10.255.255.1/weights.pth", timeout=1.0) is False
+    assert time.perf_counter() - start < time_limit(1.5)
+    with pytest.raises(ValueError, match="no host name"):
+        reachable("weights.pth")

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from course.data import Dataset
-from course.train import Callback, History, evaluate, fit
+from course.train import Callback, History, Trainer, evaluate, fit
 
 
 def blobs(n=400, classes=4, seed=0):
@@ -84,7 +84,10 @@ def test_model_and_data_on_different_devices_are_moved():
     model = small_cnn().to(torch.float32)
     data = blobs()
     history = fit(model, data, epochs=1, quiet=True, device="cpu")
-    assert history.final["valid_acc"] >= 0
+    assert next(model.parameters()).device.type == "cpu"
+    # the accuracy fit reports is the model's on the test split, measured again independently
+    assert history.final["valid_acc"] == evaluate(model, data)["acc"]
+    assert history.final["valid_loss"] == pytest.approx(evaluate(model, data)["loss"], rel=1e-6)
     if torch.cuda.is_available():
         fit(model, data, epochs=1, quiet=True, device="cuda")
         assert next(model.parameters()).device.type == "cuda"
@@ -133,3 +136,35 @@ def test_onecycle_survives_very_short_runs(n):
     """1 to 4 steps in all: no ZeroDivisionError inside the scheduler."""
     history = fit(small_cnn(), blobs(n), epochs=1, batch_size=16, quiet=True)
     assert len(history.steps["lr"]) == -(-(n * 3 // 4) // 16)
+
+
+def test_trainer_takes_keywords_only():
+    data = blobs(64)
+    with pytest.raises(TypeError):
+        Trainer(small_cnn(), data, 2, 1e-2)  # epochs and lr by position: refused
+    history = Trainer(small_cnn(), data, epochs=2, batch_size=16, device="cpu").fit()
+    assert len(history.epochs) == 2 and history.final["epoch"] == 2
+
+
+def test_a_callback_may_replace_the_batch():
+    """before_batch may swap trainer.xb / yb (augmentation does): the model trains on the new batch."""
+    seen = []
+
+    class Blank(Callback):
+        def before_batch(self, trainer):
+            trainer.xb = torch.zeros_like(trainer.xb)
+            trainer.yb = torch.zeros_like(trainer.yb)
+
+    labels = []
+
+    def loss_fn(out, y, **kwargs):
+        if not kwargs:  # training steps (evaluation asks for reduction="sum")
+            labels.append(y.tolist())
+        return torch.nn.functional.cross_entropy(out, y, **kwargs)
+
+    model = small_cnn()
+    model.register_forward_pre_hook(lambda m, inputs: seen.append(float(inputs[0].abs().sum()))
+                                    if m.training else None)
+    fit(model, blobs(64), epochs=2, batch_size=16, loss_fn=loss_fn, callbacks=[Blank()], quiet=True)
+    assert len(seen) == 2 * 3 and set(seen) == {0.0}
+    assert len(labels) == 2 * 3 and all(set(y) == {0} for y in labels)

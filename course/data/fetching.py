@@ -12,8 +12,7 @@ import urllib.parse
 from pathlib import Path
 
 from course.config import offline
-
-CONNECT_TIMEOUT_S = 4.0
+from course.network import reachable
 
 
 class DatasetUnavailable(RuntimeError):
@@ -37,17 +36,6 @@ def verified(path: Path, expected_md5: str) -> bool:
         return True
     path.unlink()  # never use a corrupted file; it is fetched again or reported
     return False
-
-
-def reachable(url: str, timeout: float | None = None) -> bool:
-    """Can a TCP connection to the URL's host be opened within ``timeout`` seconds?"""
-    parts = urllib.parse.urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout or CONNECT_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager

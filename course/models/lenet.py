@@ -8,6 +8,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from course.complexity import count_parameters  # one count for the course; lectures 05-07 import it from here
+
 __all__ = ["C3_TABLE", "ConnectionTableConv2d", "Subsampling", "ScaledTanh", "LeNet5",
            "lenet5", "lenet5_1998", "lenet5_modern", "conv_block", "simple_cnn", "cifar10_cnn",
            "count_parameters", "count_buffers", "connectivity_from_gradients"]
@@ -24,11 +26,6 @@ _C3_ROWS = [
     "...XXX..XXXX.XXX",
 ]
 C3_TABLE = torch.tensor([[c == "X" for c in row] for row in _C3_ROWS])  # 6 x 16, bool
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """What PyTorch (and torchinfo) call the parameter count."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def count_buffers(model: nn.Module, floating_only: bool = True) -> int:

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course.hooks import Hooks, eval_mode
+
 __all__ = ["first_conv", "show_filters", "feature_layers", "capture", "show_feature_maps", "top_patches",
            "show_top_patches", "photo_crops", "to_display"]
 
@@ -79,23 +81,16 @@ def capture(model: nn.Module, x: torch.Tensor, layers: dict[str, nn.Module], gra
     found: dict[str, torch.Tensor] = {}
     names = {id(m): n for n, m in layers.items()}
 
-    def hook(module, inputs, out):
+    def keep(module, inputs, out):
         found[names[id(module)]] = out if grad else out.detach()
         if len(found) == len(layers):
             raise _Stop
 
-    handles = [m.register_forward_hook(hook) for m in layers.values()]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.set_grad_enabled(grad):
+    with Hooks(layers.values(), keep), eval_mode(model), torch.set_grad_enabled(grad):
+        try:
             model(x)
-    except _Stop:
-        pass
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
+        except _Stop:
+            pass
     return {n: found[n] for n in layers if n in found}
 
 

@@ -10,13 +10,12 @@
 Every function returns the matplotlib Figure (or Axes when given one) and never calls
 ``plt.show()``: in a notebook the figure shows as the cell's value.
 """
-import io
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
 from course import conv_math
+from course.viz.png import png_bytes  # noqa: F401 (part of this module's API, see above)
 
 HIGHLIGHT = "#d62728"
 PAD_SHADE = "#d9d9d9"
@@ -234,15 +233,6 @@ def draw_feature_maps(maps, titles=None, cmap: str = "gray", ncols: int | None =
             ax.set_title(titles[k], fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def png_bytes(fig, dpi: int = 80) -> bytes:
-    """The figure (or an Axes' figure) as PNG bytes for ipywidgets.Image; closes it."""
-    fig = getattr(fig, "figure", fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def draw_flattening(image, row: int, col: int):

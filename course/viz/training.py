@@ -1,10 +1,10 @@
 """Pictures of a training run, drawn from a History (training code never draws)."""
-import io
 import time
 
 import matplotlib.pyplot as plt
 
-from course.train import Callback
+from course.callbacks import Callback
+from course.viz.png import png_bytes
 
 
 def plot_history(history, axes=None, title: str | None = None):
@@ -91,9 +91,8 @@ class LivePlot(Callback):
         for ax in self.axes:
             ax.relim()
             ax.autoscale_view()
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=72)
-        self.last_png, self.redraws, self.drawn_epochs = buffer.getvalue(), self.redraws + 1, len(epochs)
+        png = png_bytes(self.fig, close=False, tight=False)  # the same figure is redrawn next time
+        self.last_png, self.redraws, self.drawn_epochs = png, self.redraws + 1, len(epochs)
         self._last_draw = time.perf_counter()
         if self.handle is not None:
             from IPython.display import Image

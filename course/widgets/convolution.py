@@ -30,13 +30,13 @@ Outputs, updated in place after every change:
 Headless: set a control's ``.value``; ``result`` holds the output matrix (numpy),
 ``stride_fits`` and ``empty`` say what ``message`` shows.
 """
-from html import escape
-
 import ipywidgets as widgets
 import numpy as np
 
 from course import conv_math
 from course.viz import matrices
+from course.viz.png import png_bytes
+from course.widgets.base import Explorer, format_matrix, note_html, parse_matrix, warning_html
 
 KERNELS = {
     "top edge": [[-1, -1, -1], [0, 0, 0], [1, 1, 1]],
@@ -52,30 +52,9 @@ KERNELS = {
 CUSTOM = "custom"
 
 
-def parse_matrix(text: str) -> np.ndarray:
-    """'1 0 -1\\n1 0 -1' (spaces, commas or ';' between rows) -> 2-D float array."""
-    rows = [r for r in text.replace(";", "\n").splitlines() if r.strip()]
-    values = [[float(v) for v in r.replace(",", " ").split()] for r in rows]
-    if not values or len({len(r) for r in values}) != 1 or not values[0]:
-        raise ValueError("write a rectangle of numbers, one row per line")
-    return np.array(values)
-
-
-def format_matrix(m) -> str:
-    return "\n".join(" ".join(matrices.format_value(v, None) for v in row) for row in m)
-
-
 def demo_input(n: int, seed: int = 3) -> np.ndarray:
     """A reproducible n x n matrix of digits 0-9 (small numbers keep the sums readable)."""
     return np.random.default_rng(seed).integers(0, 10, size=(n, n)).astype(float)
-
-
-def warning_html(text: str) -> str:
-    return f'<span style="color:#b42318">&#9888; {escape(text)}</span>'
-
-
-def note_html(text: str) -> str:
-    return f'<span style="color:#1a7f37">{escape(text)}</span>'
 
 
 def torch_output_shape(x, kernel, stride, padding, dilation, mode):
@@ -89,7 +68,7 @@ def torch_output_shape(x, kernel, stride, padding, dilation, mode):
     return tuple(F.conv2d(t, w, stride=stride, dilation=dilation).shape)
 
 
-class ConvolutionExplorer(widgets.VBox):
+class ConvolutionExplorer(Explorer):
     """Input size, kernel, stride, padding, mode, dilation -> output shape and values."""
 
     def __init__(self, size: int = 5, kernel: str = "top edge", stride: int = 1,
@@ -117,23 +96,20 @@ class ConvolutionExplorer(widgets.VBox):
         self.result = np.zeros((0, 0))
         self.stride_fits = True
         self.empty = False
-        self._busy = False
         controls = widgets.VBox([self.size, self.kernel, self.kernel_text, self.stride,
                                  self.padding, self.mode, self.dilation,
                                  widgets.HBox([self.position, self.play])])
         readout = widgets.VBox([self.shape_label, self.formula, self.message])
         super().__init__([widgets.HBox([controls, readout]), self.image])
-        for control in (self.size, self.kernel, self.kernel_text, self.stride, self.padding,
-                        self.mode, self.dilation, self.position):
-            control.observe(self._on_change, names="value")
+        self.redraw_on(self.size, self.kernel, self.kernel_text, self.stride, self.padding,
+                       self.mode, self.dilation, self.position, handler=self._on_change)
         self.update()
 
     # -- reacting to the controls -------------------------------------------------------
     def _on_change(self, change):
         if self._busy:
             return
-        self._busy = True
-        try:  # keep the dropdown and the text in step without re-entering this handler
+        with self.holding():  # keep the dropdown and the text in step without re-entering this handler
             owner = change["owner"]
             if owner is self.kernel and self.kernel.value != CUSTOM:
                 self.kernel_text.value = format_matrix(KERNELS[self.kernel.value])
@@ -141,8 +117,6 @@ class ConvolutionExplorer(widgets.VBox):
                 self.kernel.value = CUSTOM
             if owner is not self.position:
                 self.position.value = 0  # a new setting starts the walk at the first cell
-        finally:
-            self._busy = False
         self.update()
 
     def current_kernel(self) -> np.ndarray:
@@ -150,17 +124,8 @@ class ConvolutionExplorer(widgets.VBox):
             return np.array(KERNELS[self.kernel.value], dtype=float)
         return parse_matrix(self.kernel_text.value)
 
-    def update(self):
-        """Recompute shape, messages and picture from the controls' values."""
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            self._update()
-        finally:
-            self._busy = False
-
     def _update(self):
+        """Recompute shape, messages and picture from the controls' values."""
         n, s, p, d = self.size.value, self.stride.value, self.padding.value, self.dilation.value
         x = demo_input(n, self.seed)
         try:
@@ -187,7 +152,7 @@ class ConvolutionExplorer(widgets.VBox):
         self.play.max = last
         i, j = divmod(min(self.position.value, last), ow)
         fig = matrices.draw_conv_step(x, kernel, i, j, s, p, d, self.mode.value)
-        self.image.value = matrices.png_bytes(fig)
+        self.image.value = png_bytes(fig)
 
     def _formula_html(self, n, kh, kw, s, p, d, oh, ow) -> str:
         def line(k, out):
@@ -225,4 +190,4 @@ class ConvolutionExplorer(widgets.VBox):
         self.position.max = 0
         self.play.max = 0
         ax = matrices.draw_padded(x, p, self.mode.value, title="padded input (no output)")
-        self.image.value = matrices.png_bytes(ax)
+        self.image.value = png_bytes(ax)

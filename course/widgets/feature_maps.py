@@ -22,13 +22,13 @@ only redraws.
 """
 from __future__ import annotations
 
-import io
-
 import ipywidgets as widgets
 import torch
 from torch import nn
 
 from course.viz.features import capture, feature_layers, to_display
+from course.viz.png import png_bytes
+from course.widgets.base import Explorer
 
 __all__ = ["FeatureMapExplorer"]
 
@@ -36,7 +36,7 @@ __all__ = ["FeatureMapExplorer"]
 def _png(image, fmap: torch.Tensor, title: str) -> bytes:
     """Input and feature map side by side, rendered off-screen (no pyplot state, no extra output)."""
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(6.4, 3.2), dpi=80)
+    fig = Figure(figsize=(6.4, 3.2))
     left, right = fig.subplots(1, 2)
     shown = to_display(image)
     left.imshow(shown, cmap=None if shown.ndim == 3 else "gray")
@@ -46,12 +46,10 @@ def _png(image, fmap: torch.Tensor, title: str) -> bytes:
     fig.colorbar(im, ax=right, fraction=0.046)
     for ax in (left, right):
         ax.set_xticks([]), ax.set_yticks([])
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    return buf.getvalue()
+    return png_bytes(fig, close=False)  # not a pyplot figure: nothing to close
 
 
-class FeatureMapExplorer(widgets.VBox):
+class FeatureMapExplorer(Explorer):
     """Dropdowns for image and layer, a channel slider and a picture that updates in place."""
 
     def __init__(self, model: nn.Module, images: dict[str, torch.Tensor],
@@ -63,7 +61,6 @@ class FeatureMapExplorer(widgets.VBox):
         self.display_images = display or self.images
         self.layers = layers or feature_layers(model)
         self._cache: dict[tuple[str, str], torch.Tensor] = {}
-        self._adjusting = False
         self.renders = 0  # how many pictures were drawn (tests check one per change)
         self.image = widgets.Dropdown(options=list(self.images), description="image")
         self.layer = widgets.Dropdown(options=list(self.layers), description="layer")
@@ -72,9 +69,8 @@ class FeatureMapExplorer(widgets.VBox):
         self.picture = widgets.Image(format="png")
         self.info = widgets.HTML()
         super().__init__([widgets.HBox([self.image, self.layer]), self.channel, self.picture, self.info])
-        self.image.observe(self._on_change, names="value")
-        self.layer.observe(self._on_layer, names="value")
-        self.channel.observe(self._on_change, names="value")
+        self.redraw_on(self.image, self.channel)
+        self.redraw_on(self.layer, handler=self._on_layer)
         self._on_layer()
 
     def activations(self) -> torch.Tensor:
@@ -92,20 +88,13 @@ class FeatureMapExplorer(widgets.VBox):
 
     def _on_layer(self, change=None):
         channels = self.activations().shape[0]
-        self._adjusting = True  # the slider change below must not draw a second time
-        try:
+        with self.holding():  # the slider change below must not draw a second time
             # set max before value so the slider never holds an out-of-range channel
             self.channel.max = channels - 1
             self.channel.value = min(self.channel.value, channels - 1)
-        finally:
-            self._adjusting = False
         self.update()
 
-    def _on_change(self, change=None):
-        if not self._adjusting:
-            self.update()
-
-    def update(self):
+    def _update(self):
         acts = self.activations()
         fmap = acts[self.channel.value]
         name = f"{self.layer.value}, channel {self.channel.value}"

@@ -20,7 +20,8 @@ import ipywidgets as widgets
 
 from course import conv_math
 from course.viz import matrices
-from course.widgets.convolution import format_matrix, note_html, parse_matrix, warning_html
+from course.viz.png import png_bytes
+from course.widgets.base import Explorer, format_matrix, note_html, parse_matrix, warning_html
 
 SEED_MATRIX = [[1, 4, 2, 3], [6, 1, 1, 7], [1, 2, 1, 4], [1, 5, 1, 2]]
 
@@ -37,7 +38,7 @@ def support_table() -> str:
             "<th>np.pad mode</th></tr>" + "".join(rows) + "</table>")
 
 
-class PaddingExplorer(widgets.VBox):
+class PaddingExplorer(Explorer):
     """Edit a matrix, pick a padding width, compare the modes."""
 
     def __init__(self, matrix=SEED_MATRIX, padding: int = 2, modes=conv_math.PAD_MODES):
@@ -56,11 +57,10 @@ class PaddingExplorer(widgets.VBox):
         super().__init__([widgets.HBox([controls, widgets.VBox([self.shape_label,
                                                                 self.message, self.table])]),
                           self.image])
-        for control in (self.matrix_text, self.padding, self.modes):
-            control.observe(lambda _change: self.update(), names="value")
+        self.redraw_on(self.matrix_text, self.padding, self.modes)
         self.update()
 
-    def update(self):
+    def _update(self):
         try:
             x = parse_matrix(self.matrix_text.value)
         except ValueError as err:
@@ -87,4 +87,4 @@ class PaddingExplorer(widgets.VBox):
                               note_html("Grey cells are padding. Symmetric repeats the edge "
                                         "value; reflect does not."))
         fig = matrices.padding_tables(x, p, modes)
-        self.image.value = matrices.png_bytes(fig)
+        self.image.value = png_bytes(fig)

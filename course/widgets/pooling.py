@@ -24,7 +24,8 @@ import numpy as np
 
 from course import conv_math
 from course.viz import matrices
-from course.widgets.convolution import note_html, warning_html
+from course.viz.png import png_bytes
+from course.widgets.base import Explorer, note_html, warning_html
 
 DEFAULT_STRIDE = "default (= kernel)"
 
@@ -47,7 +48,7 @@ def pool(x, kind: str, kernel: int, stride=None, padding: int = 0, ceil_mode: bo
     return out[0, 0].numpy(), None
 
 
-class PoolingExplorer(widgets.VBox):
+class PoolingExplorer(Explorer):
     """Pooling settings -> output shape, values and argmax positions."""
 
     def __init__(self, size: int = 5, kind: str = "max", kernel: int = 2, stride=None,
@@ -73,16 +74,14 @@ class PoolingExplorer(widgets.VBox):
                                  self.ceil_mode], layout=widgets.Layout(min_width="340px"))
         readout = widgets.VBox([self.shape_label, self.formula, self.message])
         super().__init__([widgets.HBox([controls, readout]), self.image])
-        for control in (self.size, self.kind, self.kernel, self.stride, self.padding,
-                        self.ceil_mode):
-            control.observe(lambda _change: self.update(), names="value")
+        self.redraw_on(self.size, self.kind, self.kernel, self.stride, self.padding, self.ceil_mode)
         self.update()
 
     @property
     def stride_value(self) -> int:
         return self.kernel.value if self.stride.value == DEFAULT_STRIDE else self.stride.value
 
-    def update(self):
+    def _update(self):
         n, k, p = self.size.value, self.kernel.value, self.padding.value
         s, ceil = self.stride_value, self.ceil_mode.value
         x = distinct_input(n, self.seed)
@@ -116,7 +115,7 @@ class PoolingExplorer(widgets.VBox):
     def _problem(self, text: str, x):
         self.shape_label.value = "<b>Output shape: empty</b>"
         self.message.value = warning_html(text)
-        self.image.value = matrices.png_bytes(matrices.draw_matrix(x, title="input"))
+        self.image.value = png_bytes(matrices.draw_matrix(x, title="input"))
 
     def uncovered(self, n: int) -> np.ndarray:
         """Input cells that no pooling window reaches (what rounding down drops)."""
@@ -140,4 +139,4 @@ class PoolingExplorer(widgets.VBox):
         for n, (ax, (m, title, cells, cmap)) in enumerate(zip(axes, panels)):
             matrices.draw_matrix(m, ax=ax, highlight=cells, title=title, cmap=cmap,
                                  shade=unused if n == 0 else None)
-        self.image.value = matrices.png_bytes(fig)
+        self.image.value = png_bytes(fig)

@@ -24,7 +24,8 @@ import numpy as np
 
 from course import conv_math
 from course.viz import matrices
-from course.widgets.convolution import note_html, warning_html
+from course.viz.png import png_bytes
+from course.widgets.base import Explorer, note_html, warning_html
 
 PRESETS = {
     "two 3x3 convs, stride 2": "3/2/1, 3/2/1",
@@ -55,7 +56,7 @@ def parse_layers(text: str) -> list[tuple[int, int, int, int]]:
     return layers
 
 
-class ReceptiveFieldExplorer(widgets.VBox):
+class ReceptiveFieldExplorer(Explorer):
     """A stack of layers; the chosen output cell's receptive field lights up in the input."""
 
     def __init__(self, preset: str = "two 3x3 convs, stride 2", size: int = 16):
@@ -72,35 +73,21 @@ class ReceptiveFieldExplorer(widgets.VBox):
         self.message = widgets.HTML()
         self.image = widgets.Image(format="png")
         self.mask, self.steps = np.zeros((0, 0), dtype=bool), []
-        self._busy = False
         controls = widgets.VBox([self.preset, self.layers, self.size, self.row, self.col])
         readout = widgets.VBox([self.shape_label, self.message, self.table])
         super().__init__([widgets.HBox([controls, readout]), self.image])
-        for control in (self.preset, self.layers, self.size, self.row, self.col):
-            control.observe(self._on_change, names="value")
+        self.redraw_on(self.preset, self.layers, self.size, self.row, self.col, handler=self._on_change)
         self.update()
 
     def _on_change(self, change):
         if self._busy:
             return
-        self._busy = True
-        try:
+        with self.holding():  # the preset and the text follow each other without re-entering
             if change["owner"] is self.preset and self.preset.value != CUSTOM:
                 self.layers.value = PRESETS[self.preset.value]
             elif change["owner"] is self.layers and self.layers.value not in PRESETS.values():
                 self.preset.value = CUSTOM
-        finally:
-            self._busy = False
         self.update()
-
-    def update(self):
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            self._update()
-        finally:
-            self._busy = False
 
     def _update(self):
         n = self.size.value
@@ -154,4 +141,4 @@ class ReceptiveFieldExplorer(widgets.VBox):
         cell_mask[i, j] = 1
         matrices.draw_matrix(cell_mask, ax=axes[1], values=False, highlight=[(i, j)],
                              cmap="Greens", vmin=0, vmax=0.6, title=f"output {out}x{out}")
-        self.image.value = matrices.png_bytes(fig)
+        self.image.value = png_bytes(fig)
