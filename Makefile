@@ -19,8 +19,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+
+# The kernel, and JupyterLab's settings overrides (no "official Jupyter news" question, no
+# update check: the course runs offline) in the environment's own settings folder.
 kernel: venv
 	@$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (CNN course)" >/dev/null
+	@mkdir -p $(LAB_SETTINGS) && cp config/jupyterlab-overrides.json $(LAB_SETTINGS)/overrides.json
 	@echo "Jupyter kernel 'python3' registered for $(VENV)"
 
 lab: kernel
@@ -28,7 +33,6 @@ lab: kernel
 	@echo "Starting JupyterLab on lectures/ (offline, embedded data). Open the URL printed below."
 	COURSE_OFFLINE=$${COURSE_OFFLINE:-1} $(VENV)/bin/jupyter lab --notebook-dir=lectures \
 		--ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
-		--LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Debian packages the sandbox (bubblewrap) and the browser tests (chromium) use; skipped
@@ -45,6 +49,7 @@ system-deps:
 # Two runs: everything in parallel, then the notes site (it reuses the lectures the first run
 # executed, in build/executed/) and the browser tests, which drive one JupyterLab at a time.
 test: kernel system-deps
+	$(VENV)/bin/ruff check .
 	COURSE_OFFLINE=1 COURSE_THREADS=1 $(PY) -m pytest -n $(WORKERS) --dist loadgroup -q -m "not notes and not browser"
 	COURSE_OFFLINE=1 COURSE_THREADS=1 $(PY) -m pytest -p no:xdist -q -m "notes or browser"
 
@@ -52,8 +57,10 @@ bench: venv
 	COURSE_OFFLINE=1 $(PY) benchmarks/fit_throughput.py
 	COURSE_OFFLINE=1 $(PY) benchmarks/grading_throughput.py
 
+# Every lecture in full mode (COURSE_FAST=0), cached in build/notes-cache/ by content: a rebuild
+# re-runs only the lectures (or all, after a change to course/) whose cells or code changed.
 notes: kernel
-	$(PY) -m course.notes
+	COURSE_OFFLINE=$${COURSE_OFFLINE:-1} $(PY) -m course.notes
 
 student-bundle: venv
 	$(PY) -m autograder.bundle

@@ -165,7 +165,8 @@ def _reason(exc):
         if exc.remote_type == "InputChanged":  # the runner's in-place check (course/opwatch.py)
             return exc.remote_msg
         where = f" ({exc.student_location})" if exc.student_location else ""
-        return f"student code raised {exc.remote_type}: {exc.remote_msg}"[:MAX_REASON - 200] + where
+        said = f"student code raised {exc.remote_type}" + (f": {exc.remote_msg}" if exc.remote_msg else "")
+        return said[:MAX_REASON - 200] + where
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -197,7 +197,7 @@ def _outputs(verdict, row):
 
 def read_grades(course, ps):
     """{student: {"auto": {cell: auto_score}, "penalty": p, "score": total, "max_score": m,
-    "needs_manual": bool}} as nbgrader sees them (manual scores included in score)."""
+    "needs_manual": bool}} as nbgrader sees them (manual scores included, late penalty taken)."""
     out = {}
     with open_gradebook(course) as gb:
         try:
@@ -206,10 +206,10 @@ def read_grades(course, ps):
             return {}
         for sub in assignment.submissions:
             grades = [g for nb in sub.notebooks for g in nb.grades]
-            out[sub.student.id] = {
+            penalty = sum(nb.late_submission_penalty or 0 for nb in sub.notebooks)
+            out[sub.student.id] = {  # score as `nbgrader export` computes it: raw minus penalty
                 "auto": {g.name: g.auto_score for g in grades if g.auto_score is not None},
-                "penalty": sum(nb.late_submission_penalty or 0 for nb in sub.notebooks),
-                "score": sub.score, "max_score": sub.max_score,
+                "penalty": penalty, "score": round(sub.score - penalty, 4), "max_score": sub.max_score,
                 "needs_manual": bool(sub.needs_manual_grade),
                 "extension": sub.extension or timedelta(0)}
     return out

@@ -36,7 +36,7 @@ ATTRIBUTES = {
     "__closure__": "reads interpreter frames", "settrace": "reads interpreter frames",
     "setprofile": "reads interpreter frames", "modules": "edits sys.modules",
     "_C": "reaches torch dispatch internals", "library": "reaches torch dispatch internals",
-    "overrides": "reaches torch dispatch internals",
+    "overrides": "reaches torch dispatch internals", "ops": "calls aten operators directly",
     "_python_dispatch": "reaches torch dispatch internals",
     "_disable_current_modes": "reaches torch dispatch internals",
     "_DisableTorchDispatch": "reaches torch dispatch internals",
@@ -47,7 +47,7 @@ NAMES = {"__builtins__": "patches builtins", "__import__": "imports modules at r
          "exec": "runs code built at run time", "eval": "runs code built at run time",
          "compile": "runs code built at run time"}
 # Only these objects' attributes count for the short names that are common elsewhere.
-OWNERS = {"modules": {"sys"}, "system": {"os"}, "popen": {"os"}, "library": {"torch"},
+OWNERS = {"modules": {"sys"}, "system": {"os"}, "popen": {"os"}, "library": {"torch"}, "ops": {"torch"},
           "overrides": {"torch"}, "_C": {"torch"}, "fork": {"os"}}
 
 

@@ -117,8 +117,28 @@ def generate(root: Path, names: list[str] | None = None) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
         shutil.copytree(SOLUTIONS / name, dest, ignore=shutil.ignore_patterns(
             ".ipynb_checkpoints", "__pycache__"))
+        render_due(dest / f"{name}.ipynb")
         nbgrader(["generate_assignment", name, "--force"], root)
     return root / "release"
+
+
+def render_due(path: Path):
+    """Show the due date (notebook metadata ``course.due``, its one home) under the header's title.
+
+    Done on the scratch copy before nbgrader sees it, so the release, its checksums and the
+    gradebook's copy of the header all agree; solutions/ itself never holds a second copy."""
+    from datetime import datetime
+    nb = nbformat.read(path, as_version=4)
+    due = (nb.metadata.get("course") or {}).get("due")
+    if not due or not nb.cells or nb.cells[0].cell_type != "markdown":
+        return
+    when = datetime.fromisoformat(due)
+    zone = when.strftime("UTC%z")
+    zone = f"{zone[:-2]}:{zone[-2:]}" if len(zone) > 3 else "UTC"
+    title, _, rest = nb.cells[0].source.partition("\n")
+    line = f"**Due: {when:%A %-d %B %Y, %H:%M} ({zone}).** Late work loses points unless you have an extension."
+    nb.cells[0].source = f"{title}\n\n{line}\n{rest}"
+    nbformat.write(nb, path)
 
 
 def build_checked(work: Path, names: list[str] | None = None) -> Path:

@@ -38,17 +38,19 @@ def pretrained_status() -> str:
 
 
 def doctor() -> int:
+    import torch
+
     from course.config import data_dir, offline
     from course.data import status
-    from course.device import device_reason, physical_cores
-    import torch
+    from course.device import device_reason, physical_cores, thread_count
 
     print(f"python        {sys.version.split()[0]} ({sys.executable})")
     for package in ("torch", "torchvision", "nbgrader", "ipywidgets", "jupyterlab", "timm"):
         print(f"{package:<13} {version(package)}")
     device, reason = device_reason()
     print(f"device        {reason}")
-    print(f"threads       {torch.get_num_threads()} (physical cores: {physical_cores()})")
+    print(f"threads       {thread_count()} when training (COURSE_THREADS, else OMP_NUM_THREADS, else the "
+          f"{physical_cores()} physical cores); torch uses {torch.get_num_threads()} until then")
     print(f"data cache    {data_dir()}{'  (COURSE_OFFLINE=1: no downloads)' if offline() else ''}")
     for name, state in status().items():
         print(f"  {name:<14} {state}")
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
     sub.add_parser("doctor", help="versions, device, data and extensions on this machine")
     sub.add_parser("check-widgets", help="fail when the ipywidgets lab extension is missing")
     data = sub.add_parser("data", help="datasets in the cache").add_subparsers(dest="action", required=True)
-    fetch = data.add_parser("fetch", help="download a full dataset (mnist, fashion_mnist, cifar10)")
+    fetch = data.add_parser("fetch", help="download a full dataset (`course data list` names them)")
     fetch.add_argument("name")
     data.add_parser("list", help="what is cached")
     check = sub.add_parser("check", help="run a problem set's visible tests as the grader does")

@@ -65,7 +65,8 @@ def _case_message(exc):
     if remote == "InputChanged":  # the runner's in-place check
         return str(getattr(exc, "remote_msg", exc))[:MAX_CASE_MESSAGE]
     if remote is not None:
-        text = f"your code raised {remote}: {getattr(exc, 'remote_msg', '')}"
+        msg = getattr(exc, "remote_msg", "")
+        text = f"your code raised {remote}" + (f": {msg}" if msg else "")
         where = getattr(exc, "student_location", "")
         return (text[:MAX_CASE_MESSAGE] + (f" ({where})" if where else ""))
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,39 +1,38 @@
-"""Is a server there? One probe for every download of the course (datasets, weights).
+"""Is a file there to download? One probe for every download of the course (datasets, weights).
 
-    reachable("https://download.pytorch.org/models/resnet18.pth", timeout=3)   # True / False, in <= 3 s
+    reachable("https://download.pytorch.org/models/resnet18-f37072fd.pth", timeout=3)   # True / False, in <= 3 s
 """
-import socket
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 
 __all__ = ["reachable", "CONNECT_TIMEOUT_S"]
 
 CONNECT_TIMEOUT_S = 4.0
 
 
-def _connect(host: str, port: int, timeout: float) -> bool:
+def _answers(url: str, timeout: float) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return True  # 2xx, or a redirect urllib followed to one
+    except (urllib.error.URLError, OSError, ValueError):  # refused, no route, no name, 4xx / 5xx
         return False
 
 
 def reachable(url: str, timeout: float | None = None) -> bool:
-    """Can a TCP connection to the URL's host be opened within ``timeout`` seconds?
+    """Does the server answer a HEAD request for ``url`` with success within ``timeout`` seconds?
 
-    The name lookup and the connection run in a daemon thread that is given up on after
-    ``timeout``: a stalled DNS lookup ignores socket timeouts, and an offline laptop must
-    not hang a lecture cell.
+    Asking for the file itself (not only opening a connection) also catches networks that
+    accept every connection and answer 404 or a login page. The request runs in a daemon
+    thread that is given up on after ``timeout``: a stalled DNS lookup ignores socket
+    timeouts, and an offline laptop must not hang a lecture cell.
     """
-    parts = urllib.parse.urlsplit(url)
-    if not parts.hostname:
+    if not urllib.parse.urlsplit(url).hostname:
         raise ValueError(f"{url!r} has no host name: give a full URL such as https://host/path")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     timeout = timeout or CONNECT_TIMEOUT_S
     answer: list[bool] = []
-    thread = threading.Thread(target=lambda: answer.append(_connect(parts.hostname, port, timeout)),
-                              daemon=True)
+    thread = threading.Thread(target=lambda: answer.append(_answers(url, timeout)), daemon=True)
     thread.start()
     thread.join(timeout)
     return bool(answer and answer[0])

@@ -159,8 +159,10 @@ def _audit(event, args):
         return
     watch = _ARMED[-1]
     watch.refused.append(event)
-    if REFUSED_EVENTS[event]:
+    if REFUSED_EVENTS[event]:  # an attack on the checks: no later check is trusted either
         watch.tampered = watch.tampered or f"{event} inside a checked call"
+        if not _EVIDENCE:
+            _EVIDENCE.append(f"answer code called {event} inside a checked call")
     raise PermissionError(f"{event} is not allowed inside a function the grader checks")
 
 
@@ -198,6 +200,11 @@ class Watch:
 
     def __enter__(self):
         _install_hooks()
+        stray = _stray_processes() if _SPAWNED else []
+        if stray:  # they could compute what this call returns where no check can see it
+            self.tampered = (f"{len(stray)} process(es) started by the submission were running "
+                             "during a checked call")
+        self.tampered = self.tampered or "".join(_EVIDENCE[:1])
         with warnings.catch_warnings():  # "overriding a previously registered kernel": expected
             warnings.simplefilter("ignore")
             self.lib = _Library("aten", "IMPL")
@@ -354,12 +361,6 @@ def watched_call(fn, args, kwargs, rules=("conv",)):
     """Run ``fn`` with ``rules`` enforced. Returns a plain report:
     {"result", "seen": [forbidden ops reached], "tampered": "" or why, "changed": [args]}."""
     rules = (rules,) if isinstance(rules, str) else tuple(rules)
-    _install_hooks()
-    stray = _stray_processes() if _SPAWNED else []
-    if stray:
-        return {"result": None, "seen": [], "changed": [],
-                "tampered": f"{len(stray)} process(es) started by the submission were running "
-                            "during a checked call"}
     saved = snapshot(fn, args, kwargs)
     result, error = None, None
     watch = Watch(rules)

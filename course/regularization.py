@@ -5,8 +5,8 @@
     weight_decay_matches_l2(lr=0.1, wd=0.01)             # SGD's weight_decay is the L2 gradient
 """
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 __all__ = ["penalized_weights", "l1_penalty", "l2_penalty", "elastic_net_penalty", "penalized_loss",
            "weight_values", "share_near_zero", "dropout_behaviour", "prediction_spread",

@@ -188,7 +188,8 @@ class Trainer:
     def fit(self) -> History:
         self._emit("before_fit")
         try:
-            for self.epoch in range(self.epochs):
+            for epoch in range(self.epochs):
+                self.epoch = epoch  # callbacks read it
                 self._emit("before_epoch")
                 self.history.epochs.append(self.run_epoch())
                 self._emit("after_epoch")

@@ -129,8 +129,8 @@ def test_works_as_fit_callback_and_detaches_after():
 
 def test_plots_draw():
     import matplotlib.pyplot as plt
-    from course.viz.activations import (color_dim, compare_color_dim, compare_layer_stats,
-                                        plot_all_layers, plot_layer_stats)
+
+    from course.viz.activations import color_dim, compare_color_dim, compare_layer_stats, plot_all_layers, plot_layer_stats
     model = simple_cnn()
     stats = ActivationStats(layers=nn.ReLU)
     with stats.watch(model):
@@ -144,3 +144,35 @@ def test_plots_draw():
     assert len(compare_color_dim({"a": stats, "b": stats}, -1)) == 2
     assert len(compare_layer_stats({"a": stats, "b": stats})[1].lines) == 2
     plt.close("all")
+
+
+def test_hooks_store_what_fn_returns_and_come_off_even_on_error():
+    from course.hooks import Hooks, eval_mode
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with Hooks([model[0], model[2]], lambda m, i, o: tuple(o.shape)) as hooks:
+        model(torch.zeros(5, 3))
+        assert hooks.stored == [(5, 4), (5, 2)] and hooks.attached and len(hooks) == 2
+    assert not hooks.attached and all(not m._forward_hooks for m in model)
+
+    def fail(m, i, o):
+        raise KeyError("stop")
+
+    model.train()
+    with pytest.raises(KeyError):
+        with Hooks([model[1]], fail), eval_mode(model):
+            assert not model.training
+            model(torch.zeros(1, 3))
+    assert model.training and not model[1]._forward_hooks  # mode restored, hook removed
+
+
+def test_every_hook_user_goes_through_hooks():
+    """ActivationStats, count_macs, layer_table and capture register no hook of their own."""
+    import inspect
+
+    import course.complexity
+    import course.hooks
+    import course.viz.features
+    users = [course.complexity.count_macs, course.complexity.layer_table, course.viz.features.capture,
+             course.hooks.ActivationStats]
+    assert all("register_forward_hook" not in inspect.getsource(u) for u in users)
+    assert inspect.getsource(course.hooks).count("register_forward_hook") == 1

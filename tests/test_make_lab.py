@@ -1,4 +1,5 @@
 """`make lab` really starts JupyterLab on lectures/ and prints a URL that answers."""
+import json
 import os
 import re
 import signal
@@ -7,6 +8,8 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+
+from nbrun import time_limit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +28,7 @@ def test_make_lab_serves_the_lectures(tmp_path):
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines, url = [], None
     try:
-        deadline = time.time() + 180
+        deadline = time.time() + time_limit(180)
         while time.time() < deadline and url is None:
             line = proc.stdout.readline()
             if not line:
@@ -45,7 +48,16 @@ def test_make_lab_serves_the_lectures(tmp_path):
                 break
             except OSError:
                 time.sleep(1)
-        assert b"01_why_convolutions.ipynb" in listing or b".ipynb" in listing, "JupyterLab must open on lectures/"
+        served = {item["name"] for item in json.loads(listing)["content"] if item["type"] == "notebook"}
+        lectures = {p.name for p in (ROOT / "lectures").glob("*.ipynb")}
+        assert "01_why_convolutions.ipynb" in lectures and served == lectures, "JupyterLab must open on lectures/"
+        # the "official Jupyter news" question is off through the settings overrides (no flag)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification",
+            headers={"Authorization": f"token {token}"})
+        schema = json.load(urllib.request.urlopen(request, timeout=30))["schema"]["properties"]
+        assert schema["fetchNews"]["default"] == "false" and schema["checkForUpdates"]["default"] is False
+        assert "news_url" not in (ROOT / "Makefile").read_text()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

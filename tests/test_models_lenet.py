@@ -4,8 +4,17 @@ import torch
 from torch import nn
 
 from course.models import lenet
-from course.models.lenet import (C3_TABLE, ConnectionTableConv2d, cifar10_cnn, count_buffers,
-                                 count_parameters, lenet5, lenet5_1998, lenet5_modern, simple_cnn)
+from course.models.lenet import (
+    C3_TABLE,
+    ConnectionTableConv2d,
+    cifar10_cnn,
+    count_buffers,
+    count_parameters,
+    lenet5,
+    lenet5_1998,
+    lenet5_modern,
+    simple_cnn,
+)
 
 torch.set_num_threads(1)
 

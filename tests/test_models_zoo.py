@@ -1,13 +1,31 @@
 """Classic architectures, the configurable ResNet, complexity counting, gradient norms,
 feature visualization and the feature-map explorer (lectures 08-10)."""
-import torch
 import pytest
+import torch
 from torch import nn
 
-from course.complexity import (complexity_table, conv_weights, count_macs, count_parameters,
-                               format_table, inception_cost, layer_table, stacked_receptive_field)
-from course.models import (BasicBlock, InceptionModule, ResNet, alexnet_2012, alexnet_small,
-                           count_layers, inception_small, lenet_padded, resnet_small, vgg_small)
+from course.complexity import (
+    complexity_table,
+    conv_weights,
+    count_macs,
+    count_parameters,
+    format_table,
+    inception_cost,
+    layer_table,
+    stacked_receptive_field,
+)
+from course.models import (
+    BasicBlock,
+    InceptionModule,
+    ResNet,
+    alexnet_2012,
+    alexnet_small,
+    count_layers,
+    inception_small,
+    lenet_padded,
+    resnet_small,
+    vgg_small,
+)
 
 TORCHVISION_PARAMS = {"alexnet": 61_100_840, "vgg16": 138_357_544, "googlenet": 13_004_888,
                       "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032}
@@ -26,8 +44,9 @@ def test_torchvision_parameter_counts_are_computed():
 
 
 def test_googlenet_without_auxiliary_classifiers_is_the_papers_size():
-    from course.complexity import torchvision_model
     import torchvision
+
+    from course.complexity import torchvision_model
     with torch.device("meta"):
         plain = torchvision.models.googlenet(weights=None, aux_logits=False, init_weights=False)
     assert count_parameters(plain) == 6_624_904
@@ -205,8 +224,7 @@ def test_capture_and_top_patches_box_of_a_first_layer():
 def test_pictures_are_made(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
-    from course.viz.features import (capture, photo_crops, show_feature_maps, show_filters,
-                                     show_top_patches, top_patches)
+    from course.viz.features import capture, photo_crops, show_feature_maps, show_filters, show_top_patches, top_patches
     model = resnet_small(8, in_channels=3)
     crops = photo_crops({"a": (torch.rand(80, 120, 3) * 255).byte().numpy()}, size=32, long_side=120)
     assert crops.shape == (6, 3, 32, 32) and 0 <= crops.min() and crops.max() <= 1
@@ -219,6 +237,7 @@ def test_pictures_are_made(tmp_path):
 
 def test_feature_map_explorer_updates_in_place():
     import ipywidgets as widgets
+
     from course.widgets.feature_maps import FeatureMapExplorer
     torch.manual_seed(0)
     model = resnet_small(8, widths=(4, 8, 16))

@@ -7,10 +7,20 @@ from torch import nn
 
 import course.models.backbones as backbones
 import course.models.pretrained as pretrained
-from course.models.pretrained import (efficientnet_lite0, extract_features, folder_tensors,
-                                      freeze_backbone, head_of, image_folder, imagenet_classes,
-                                      pretrained_backbone, replace_head, top_k,
-                                      torchvision_classifiers, trainable_parameters)
+from course.models.pretrained import (
+    efficientnet_lite0,
+    extract_features,
+    folder_tensors,
+    freeze_backbone,
+    head_of,
+    image_folder,
+    imagenet_classes,
+    pretrained_backbone,
+    replace_head,
+    top_k,
+    torchvision_classifiers,
+    trainable_parameters,
+)
 
 CAT_CLASSES = {"Egyptian cat", "tabby", "tiger cat", "Persian cat", "Siamese cat", "lynx"}
 
@@ -118,8 +128,8 @@ def test_head_of_finds_every_torchvision_layout():
 
 
 def test_old_import_path_names_the_same_objects():
-    from course.models import backbones, imagenet, transfer
     from course.data import folders
+    from course.models import backbones, imagenet, transfer
     assert pretrained.pretrained_backbone is backbones.pretrained_backbone
     assert pretrained.top_k is imagenet.top_k and pretrained.FrozenBatchNorm is transfer.FrozenBatchNorm
     assert pretrained.write_demo_folder is folders.write_demo_folder

@@ -48,9 +48,33 @@ def test_committed_notebooks_have_no_outputs(path):
 
 
 def test_course_command_doctor_runs():
-    import subprocess, sys
+    import subprocess
+    import sys
     run = subprocess.run([sys.executable, "-m", "course.cli", "doctor"], capture_output=True, text=True,
                          timeout=300, env={**__import__("os").environ, "COURSE_OFFLINE": "1"})
     assert run.returncode == 0, run.stderr
     for word in ("torch", "torchvision", "nbgrader", "device", "threads", "mnist", "pretrained", "widgets"):
         assert word in run.stdout
+
+
+def test_readme_names_the_folder_make_notes_writes():
+    """The README's path is the one course.notes builds into (its OUT folder, _build/html)."""
+    from course import notes
+    readme = (ROOT / "README.md").read_text()
+    site = re.search(r"`make notes` builds .*? into `([^`]+)`", readme, re.S).group(1)
+    built = [line for line in (notes.__doc__ or "").splitlines() if "(make notes)" in line]
+    assert built and site.rsplit("/", 1)[0] + "/" in built[0], (site, built)
+
+
+def test_license_and_hygiene_files():
+    import yaml
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^license = \{text = "MIT"\}', pyproject, re.M)
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    ids = {hook["id"] for repo in hooks["repos"] for hook in repo["hooks"]}
+    assert {"ruff", "nbstripout"} <= ids
+    assert re.search(r'^dev = \[[^]]*"ruff>=', pyproject, re.M)
+    test_target = re.search(r"^test:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert test_target.splitlines()[0].strip().endswith("ruff check ."), "ruff runs first in make test"
+

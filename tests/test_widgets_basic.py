@@ -18,6 +18,7 @@ from course.widgets.padding import SEED_MATRIX, PaddingExplorer  # noqa: E402
 from course.widgets.pooling import PoolingExplorer, distinct_input  # noqa: E402
 from course.widgets.receptive_field import ReceptiveFieldExplorer  # noqa: E402
 
+
 def text(html: str) -> str:
     return re.sub(r"<[^>]+>", "", html)
 
@@ -138,7 +139,7 @@ def test_padding_explorer_five_modes():
     assert "Cannot read the matrix" in w.message.value and w.padded == {}
     w.matrix_text.value = "1 2\n3 4"
     assert w.padded["zeros"].shape == (10, 10)
-    assert np.asarray(SEED_MATRIX).shape == (4, 4)
+    assert PaddingExplorer(padding=1).padded["zeros"][1:5, 1:5].tolist() == SEED_MATRIX  # opens on seed 002's matrix
 
 
 # -- pooling explorer ----------------------------------------------------------------------
@@ -198,3 +199,30 @@ def test_receptive_field_explorer_presets_custom_and_errors():
     w.layers.value = "5/2/0, 5/2/0"
     w.size.value = 4
     assert "Empty output" in w.message.value
+
+
+# -- the explorers' shared base ------------------------------------------------------------
+def test_explorer_base_redraws_once_per_change_and_never_reenters():
+    from course.widgets.base import Explorer, format_matrix, parse_matrix
+
+    class Linked(Explorer):
+        """Two sliders kept equal: setting one from the other's change must not redraw twice."""
+        def __init__(self):
+            self.a, self.b = widgets.IntSlider(0, 0, 9), widgets.IntSlider(0, 0, 9)
+            self.draws = 0
+            super().__init__([self.a, self.b])
+            self.redraw_on(self.a, self.b)
+
+        def _update(self):
+            self.draws += 1
+            self.b.value = self.a.value  # inside update: silent
+
+    w = Linked()
+    w.a.value = 4
+    assert (w.b.value, w.draws) == (4, 1)
+    with w.holding():
+        w.a.value = 5
+    assert w.draws == 1  # held: no redraw until asked
+    assert parse_matrix(format_matrix([[1, -2.5], [0, 3]])).tolist() == [[1, -2.5], [0, 3]]
+    with pytest.raises(ValueError, match="rectangle"):
+        parse_matrix("1 2\n3")

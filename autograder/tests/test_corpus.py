@@ -23,6 +23,8 @@ HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"
 FIXTURE = HERE / "fixtures" / "ps1" / "ps1.ipynb"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+RULES_FIXTURE = HERE / "fixtures" / "rules" / "rules.ipynb"
+RULES_EXPECTED = json.loads((CORPUS / "rules_expected.json").read_text())
 
 pytestmark = pytest.mark.skipif(not bubblewrap_works(),
                                 reason="needs bubblewrap (apt-get install -y bubblewrap)")
@@ -46,9 +48,37 @@ def graded(tmp_path_factory):
             "unchanged": before == after}
 
 
-def _check(record, want):
-    text = " | ".join([record.get("reason") or "", record.get("runner_stopped") or ""]
+@pytest.fixture(scope="module")
+def rules_graded(tmp_path_factory):
+    home = tmp_path_factory.mktemp("rules")
+    source = load_source(RULES_FIXTURE)
+    summary = cli.grade("rules", CORPUS / "rules", source, home=home, workers=2, limits=TEST_LIMITS,
+                        echo=lambda *a: None)
+    return {r["student"]: r for r in summary["records"]}
+
+
+def _text(record):
+    return " | ".join([record.get("reason") or "", record.get("runner_stopped") or ""]
                       + record.get("notes", []) + [c["reason"] for c in record.get("cells", [])])
+
+
+def test_rule_breakers_fail_exactly_the_cells_of_their_rule(rules_graded):
+    """One or more submissions per hole class of issue 11 (make_rules_corpus.py): every test cell
+    passes or fails exactly as expected, the reason says why, and the integrity flag is there."""
+    assert set(rules_graded) == set(RULES_EXPECTED) and len(RULES_EXPECTED) >= 20
+    for student, want in RULES_EXPECTED.items():
+        record = rules_graded[student]
+        assert record["status"] == "graded", (student, record.get("reason"))
+        got = {c["grade_id"]: c["passed"] for c in record["cells"]}
+        assert got == want["cells"], (student, _text(record)[:2000])
+        assert want["contains"] in _text(record), (student, want["contains"], _text(record)[:2000])
+        flags = " | ".join(record.get("integrity", []))
+        assert not want["flag"] or want["flag"] in flags, (student, flags)
+    assert rules_graded["solved"]["integrity"] == [] and rules_graded["stubs"]["integrity"] == []
+
+
+def _check(record, want):
+    text = _text(record)
     if "status" in want:
         assert record["status"] == want["status"], (record["student"], record.get("reason"))
     else:

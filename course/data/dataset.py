@@ -17,7 +17,7 @@ def stratified_indices(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Ten
     labels = labels.cpu()
     classes = labels.unique()
     picked = []
-    for i, c in enumerate(classes):
+    for c in classes:
         members = (labels == c).nonzero().flatten()
         members = members[torch.randperm(len(members), generator=gen)]
         # largest-remainder share so the total is exactly n

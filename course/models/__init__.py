@@ -8,7 +8,7 @@ imagenet.py    ImageNet class names, preprocessing, top-k predictions
 transfer.py    classifier heads, freezing, feature extraction, FrozenBatchNorm
 pretrained.py  the names of the last three (and course.data.folders) under one roof, for lecture 10
 """
-from .lenet import *  # noqa: F401,F403
 from .classic import *  # noqa: F401,F403
-from .resnet import *  # noqa: F401,F403
+from .lenet import *  # noqa: F401,F403
 from .pretrained import *  # noqa: F401,F403
+from .resnet import *  # noqa: F401,F403

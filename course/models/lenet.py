@@ -5,8 +5,8 @@ Shapes in the comments assume a 1 x 28 x 28 MNIST digit (3 x 32 x 32 for the CIF
 from collections import OrderedDict
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from course.complexity import count_parameters  # one count for the course; lectures 05-07 import it from here
 

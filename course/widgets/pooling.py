@@ -15,8 +15,9 @@ Controls:
 Outputs: ``shape_label`` (HTML, "Output shape: 2 x 2"), ``formula``, ``message`` (HTML:
 empty output, settings PyTorch refuses, what ceil_mode added) and ``image``
 (ipywidgets.Image: the input with the argmax cells outlined and the cells no window reaches
-shaded grey, the output, and for max the indices ``return_indices=True`` gives). Headless: ``result``, ``indices`` (flat indices into
-the input, max only) and ``argmax_cells`` [(row, col), ...].
+shaded grey, the output, and for max the indices ``return_indices=True`` gives). Headless:
+``result``, ``indices`` (flat indices into the input, max only) and ``argmax_cells``
+[(row, col), ...].
 """
 import ipywidgets as widgets
 import matplotlib.pyplot as plt

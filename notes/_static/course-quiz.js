@@ -177,7 +177,10 @@
       };
       card.querySelector("button.course-q-check").addEventListener("click", check);
       card.querySelectorAll("input").forEach(function (input) {
-        input.addEventListener("change", function () { feedback.textContent = ""; feedback.removeAttribute("data-state"); });
+        // a new choice or a new number makes the old verdict stale
+        input.addEventListener(input.type === "radio" ? "change" : "input", function () {
+          feedback.textContent = ""; feedback.removeAttribute("data-state");
+        });
         input.addEventListener("keydown", function (event) {
           if (event.key === "Enter") { event.preventDefault(); check(); }
         });

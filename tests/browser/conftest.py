@@ -8,6 +8,7 @@ JupyterLab starts with fresh settings, config, workspace and runtime folders in 
 like a student's first ``make lab``, and with COURSE_FAST=1 / COURSE_OFFLINE=1 so that
 "Run All Cells" of a lecture takes seconds, not minutes.
 """
+import contextlib
 import json
 import os
 import secrets
@@ -62,15 +63,15 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float =
     raise RuntimeError(f"JupyterLab did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory, browser_executable):
-    """A JupyterLab server on 127.0.0.1 serving the repository; yields its base URL and token."""
-    home = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def running_lab(home: Path, extra_args=()):
+    """A JupyterLab server on a free loopback port serving the repository, with fresh settings,
+    config, workspace and runtime folders under ``home``; yields its URL, token and log."""
     dirs = {name: home / name
             for name in ("config", "data", "settings", "workspaces", "runtime", "ipython",
                          "checkpoints")}
     for path in dirs.values():
-        path.mkdir()
+        path.mkdir(parents=True, exist_ok=True)
     _lab_settings(dirs["settings"])
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(dirs["config"]),
@@ -89,7 +90,7 @@ def lab_server(tmp_path_factory, browser_executable):
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
            "--LabApp.expose_app_in_browser=True",
            # checkpoints (written when a notebook opens) go to the temp dir, not next to it
-           f"--FileCheckpoints.root_dir={dirs['checkpoints']}"]
+           f"--FileCheckpoints.root_dir={dirs['checkpoints']}", *extra_args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI and containers run as root
     with open(log, "w") as out:
@@ -105,6 +106,14 @@ def lab_server(tmp_path_factory, browser_executable):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, browser_executable):
+    """The JupyterLab of the tests, as ``make lab`` configures it (the environment's settings
+    overrides included); yields its base URL and token."""
+    with running_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
 
 
 @pytest.fixture
@@ -130,5 +139,5 @@ def _shut_down_sessions(url: str, token: str):
 def lab(page, lab_server):
     """A JupyterLab session in ``page``; see tests/browser/lab.py. Kernels are shut down after."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    yield Lab(page, lab_server["url"], lab_server["token"], SCREENSHOTS, lab_server)
+    yield Lab(page, lab_server["url"], lab_server["token"], SCREENSHOTS)
     _shut_down_sessions(lab_server["url"], lab_server["token"])

@@ -31,12 +31,10 @@ _CELLS_JS = """() => {
 
 
 class Lab:
-    def __init__(self, page, url: str, token: str, screenshots: Path, server_state=None):
+    def __init__(self, page, url: str, token: str, screenshots: Path):
         self.page, self.url, self.token, self.screenshots = page, url, token, screenshots
-        # shared by every test of one server: the news question is asked only once
-        self.server_state = {} if server_state is None else server_state
 
-    # --- opening and the first-run toast -------------------------------------------------------
+    # --- opening ---------------------------------------------------------------------------------
     def open(self, path: str, timeout: float = 90):
         """Open ``path`` (relative to the repository) and wait for its kernel to be idle."""
         self.page.goto(f"{self.url}/lab/tree/{path}?reset&token={self.token}")
@@ -45,22 +43,10 @@ class Lab:
                                     timeout=timeout * 1000)
         self.page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=timeout * 1000)
         self.wait_for_kernel("idle", timeout)
-        self.dismiss_news()
 
-    def dismiss_news(self, wait: float = 8):
-        """Answer "No" to JupyterLab's "official Jupyter news" toast of a fresh settings folder
-        (the answer is saved in the settings folder: later pages of the same server do not ask)."""
-        if self.server_state.get("news_answered"):
-            return False
-        toast = self.page.locator(".Toastify__toast", has_text="Jupyter news")
-        try:
-            toast.first.wait_for(timeout=wait * 1000)
-        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: no toast this time
-            return False
-        toast.first.get_by_role("button", name="No", exact=True).click()
-        toast.first.wait_for(state="detached", timeout=10_000)
-        self.server_state["news_answered"] = True
-        return True
+    def news_toast(self):
+        """JupyterLab's "official Jupyter news" question (a toast), if it is shown."""
+        return self.page.locator(".Toastify__toast", has_text="Jupyter news")
 
     def wait_for_kernel(self, status: str, timeout: float = 90):
         self.page.wait_for_function(
