@@ -33,7 +33,8 @@ else:
     GRADING.mkdir(parents=True, exist_ok=True)
 
 c.CourseDirectory.assignment_id = ""
-# Data files a problem set ships next to its notebook (none are large).
+# Never copied from a problem set's folder into the release or a submission: checkpoints,
+# bytecode, generated feedback and hidden files.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # Student stub: a clear message instead of a silent `pass`.
@@ -42,7 +43,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearSolutions.enforce_metadata = True
 c.ClearHiddenTests.enforce_metadata = True
 
-# Grading: offline, seeded, one thread (the CPU budget of ps3 is counted on one core).
+# Grading (plain nbgrader): a cell may run 600 s, then the kernel is interrupted, so a stuck cell
+# loses its own points only. The offline, one-thread, memory and time limits are the sandboxed
+# grader's (autograder/sandbox.py, limits.py), not set here.
 c.ExecutePreprocessor.timeout = 600
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True

@@ -28,8 +28,9 @@ def grade(ps, path, source, home=None, workers=None, scheduler=None, sandbox=Tru
     started = time.monotonic()
     subs = intake(job, path)
     sanitize(job, subs)
-    rows = [score(job, result, subs) for result in run(job, subs)]
-    record(job, rows, subs)
+    results = run(job, subs)                                  # streamed: each row is recorded
+    rows = (score(job, result, subs) for result in results)  # as soon as it is graded, so an
+    rows = record(job, rows, subs)                           # interrupted run resumes
     export(job)
     return job.summary(subs, rows, time.monotonic() - started)
 
@@ -68,8 +69,8 @@ class Job:
             raise SandboxUnavailable(NO_SANDBOX_WARNING + " Refusing to run student code without it; "
                                      "pass --no-sandbox (sandbox=False) to grade anyway.")
         if not self.sandbox:
-            self.echo("WARNING: --no-sandbox: student code runs with rlimits only, no filesystem "
-                      "or network isolation")
+            self.echo("WARNING: --no-sandbox: no bubblewrap; student code runs with rlimits only, "
+                      "no filesystem or network isolation")
         from .cgroups import available
         capped, how = available()
         if not capped:
@@ -146,9 +147,10 @@ def apply_late_penalty(job, row):
 
 def record(job, rows, subs):
     """5. Ledger (atomic, per row), then the gradebook and autograded notebooks from the same rows."""
-    data = {s.student: s.data for s in subs}
+    data, written = {s.student: s.data for s in subs}, []
     for row in rows:
         job.ledger.write(row)
+        written.append(row)
         stopped = row.reason or row.runner_stopped or ""
         job.echo(f"  {row.student}: {row.status} {row.score:g}/{row.max_score:g} {stopped}".rstrip()
                  + (f"  integrity: {', '.join(row.integrity)}" if row.integrity else "")
@@ -157,12 +159,13 @@ def record(job, rows, subs):
         job.echo("LATE " + message)
     members = job.roster.by_student if job.roster else None
     try:
-        gradebook.write_rows(job.course, job.ps, job.source, rows, job.extensions, job.due, members)
-        for row in rows:
+        gradebook.write_rows(job.course, job.ps, job.source, written, job.extensions, job.due, members)
+        for row in written:
             gradebook.write_autograded(job.course, job.ps, job.source, row, data.get(row.student, b""))
     except gradebook.GradebookError as exc:
         job.gradebook_error = str(exc)
         job.echo("ERROR: " + str(exc))
+    return written
 
 
 def export(job):

@@ -136,7 +136,7 @@ class Connection:
             head = json.loads(self._read_frame(deadline))
         except (ValueError, RecursionError):
             self.kill("protocol violation: a reply that is not JSON")
-            raise RunnerGone(self.dead)
+            raise RunnerGone(self.dead) from None
         nbufs = head.get("nbufs", 0) if isinstance(head, dict) else -1
         if not isinstance(nbufs, int) or not 0 <= nbufs <= 100_000:
             self.kill("protocol violation: bad reply header")

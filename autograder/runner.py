@@ -286,27 +286,35 @@ def apply_helper(guard, helper, obj, args, kwargs):
     if helper == "course.grading:forbidden_ops":
         return guard.watched_call(obj, args, kwargs, rules or ("conv",))
     if helper == "course.grading:best_time":
-        return guard.best_time(obj, args, kwargs, kwargs.pop("repeat", 3), rules)
+        return guard.timing.best_time(guard, obj, args, kwargs, kwargs.pop("repeat", 3), rules)
     if helper == "course.grading:time_against_reference":
         repeat = kwargs.pop("repeat", 5)
-        return guard.time_against_reference(obj, args[0], args[1:], kwargs, repeat, rules)
+        return guard.timing.time_against_reference(guard, obj, args[0], args[1:], kwargs, repeat, rules)
     raise ValueError(f"unknown helper {helper[:80]!r}")
 
 
+def _private_module(folder, name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"_autograder_{name}", os.path.join(folder, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_guard():
-    """course/opwatch.py as a private module (never in sys.modules), loaded before any student
-    code runs, so that the checks answer code could rebind are not the ones applied."""
+    """course/opwatch.py and course/optiming.py as private modules (never in sys.modules),
+    loaded before any student code runs, so that the checks answer code could rebind are not
+    the ones applied."""
     import importlib.util
     spec = importlib.util.find_spec("course")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = os.path.join(list(spec.submodule_search_locations)[0], "opwatch.py")
-    module_spec = importlib.util.spec_from_file_location("_autograder_opwatch", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    module.TRUSTED_FILES.add(os.path.abspath(__file__))
-    module._install_hooks()
-    return module
+    folder = list(spec.submodule_search_locations)[0]
+    guard = _private_module(folder, "opwatch")
+    guard.timing = _private_module(folder, "optiming")
+    guard.TRUSTED_FILES.update({os.path.abspath(__file__), guard.timing.__file__})
+    guard._install_hooks()
+    return guard
 
 
 def encode_name(encoder, value):

@@ -18,14 +18,12 @@ says how many passed (the sandboxed grader shows that summary even for hidden ca
         with case("stride 2, padding 1, 5x5 input"):
             check_tensor(call_checked(conv2d_naive, x, w, b, stride=2, padding=1), ref, "conv2d_naive")
 """
-import math
-import time
 import traceback
 
 import numpy as np
 import torch
 
-from . import conv_math, opwatch
+from . import conv_math, optiming, opwatch
 
 # What a student reads when a forbidden call is found, per rule (see course/opwatch.py).
 RULE_HELP = opwatch.RULE_HELP
@@ -303,7 +301,7 @@ def best_time(fn, *args, repeat=3, forbid=(), **kwargs):
     remote = _remote(fn)
     if remote is not None:  # time it where it runs, without the proxy's round trips
         return remote(fn, "course.grading:best_time", *args, repeat=repeat, forbid=forbid, **kwargs)
-    return opwatch.best_time(fn, args, kwargs, repeat, _rules(forbid))
+    return optiming.best_time(opwatch, fn, args, kwargs, repeat, _rules(forbid))
 
 
 def time_against_reference(fn, reference, *args, repeat=5, forbid="conv", **kwargs):
@@ -316,7 +314,8 @@ def time_against_reference(fn, reference, *args, repeat=5, forbid="conv", **kwar
         report = remote(fn, "course.grading:time_against_reference", reference, *args,
                         repeat=repeat, forbid=forbid, **kwargs)
     else:
-        report = opwatch.time_against_reference(fn, reference, args, kwargs, repeat, _rules(forbid))
+        report = optiming.time_against_reference(opwatch, fn, reference, args, kwargs, repeat,
+                                                 _rules(forbid))
     _judge(fn, report)
     name = _name(fn)
     if report.get("seen"):

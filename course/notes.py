@@ -27,8 +27,19 @@ from pathlib import Path
 import nbformat
 
 from course.notesite import pages
-from course.notesite.execution import (CACHE, EXECUTED, LECTURES, execute, executed_lectures,  # noqa: F401
-                                       fresh_copy, lectures, save_atomically)
+
+# re-exported: the names the tests and `course` users know from before the split
+from course.notesite.execution import (  # noqa: F401
+    CACHE,
+    EXECUTED,
+    LECTURES,
+    cache_key,
+    execute,
+    executed_lectures,
+    fresh_copy,
+    lectures,
+    save_atomically,
+)
 from course.notesite.pages import WIDGET_STATE, WIDGET_VIEW, static_widgets  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

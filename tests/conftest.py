@@ -8,6 +8,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/nbrun.py for every test module
 os.environ.setdefault("COURSE_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# `make test` sets COURSE_THREADS=1 (one thread per xdist worker): torch reads OMP_NUM_THREADS
+# when first imported, which happens after this file, so code that never calls fit() (where the
+# course sets its thread count) does not spread over every core either.
+if os.environ.get("COURSE_THREADS"):
+    os.environ.setdefault("OMP_NUM_THREADS", os.environ["COURSE_THREADS"])
 
 
 def pytest_collection_modifyitems(config, items):

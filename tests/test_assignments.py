@@ -151,9 +151,12 @@ def test_wrong_submission_specs_are_consistent():
     assert len(specs) >= 10 and {s["assignment"] for s in specs.values()} == set(PROBLEM_SETS)
     for name, spec in specs.items():
         points = {meta(c)["grade_id"]: meta(c)["points"] for c in graded_cells(solution(spec["assignment"]))}
-        assert set(spec["expected_failing"]) <= set(points), name
-        assert spec["expected_score"] == 100 - sum(points[c] for c in spec["expected_failing"]), name
+        assert spec["expected_failing"] and set(spec["expected_failing"]) <= set(points), name
+        assert spec["expected_failing"] == sorted(set(spec["expected_failing"])), name
+        assert spec["mistake"] and spec["patches"], name
         patched_solution(spec)  # every patch applies exactly once
+    per_set = {ps: sum(s["assignment"] == ps for s in specs.values()) for ps in PROBLEM_SETS}
+    assert len(specs) >= 60 and min(per_set.values()) >= 12, per_set
 
 
 # ----------------------------------------------------------------- course.grading

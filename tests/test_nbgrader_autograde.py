@@ -1,22 +1,31 @@
-"""The problem sets through the real nbgrader: generate, autograde, feedback.
+"""The problem sets and the wrong-submission corpus through plain nbgrader AND the sandboxed grader.
 
 One test per problem set (independent, pytest-xdist friendly), each in its own scratch course:
 the release is generated with ``nbgrader generate_assignment`` and must equal the committed
-assignments/psN; then ONE ``nbgrader autograde`` run grades, side by side,
+assignments/psN; then ONE ``nbgrader autograde`` run (in-kernel) and, at the same time, ONE
+sandboxed ``autograder grade`` run (a pool of 2 warm workers) grade, side by side,
 * the instructor's solution (must score 100),
 * the untouched release (must score 0 without crashing the run),
-* every wrong submission of tests/wrong_submissions/ for that set (the partial score and the
-  failing test cells its spec expects);
-and the generated feedback must show no hidden test (and, for the untouched release, no solution).
+* every wrong submission of tests/wrong_submissions/ for that set: each fails exactly the test
+  cells its spec names (every other cell passes: no cascades), so none scores full marks;
+and the two paths must agree cell by cell. The written answer is left to a person on both paths.
+The generated feedback must show no hidden test (and, for the untouched release, no solution).
+
+Training cells read COURSE_GRADING_QUICK=1 (set here) and train for a couple of epochs with a
+lower bar: the same code path as real grading, which autograder/tests/test_problem_sets.py runs.
 """
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from autograder import cli
 from autograder.release import (ASSIGNMENTS, MARKERS, SOLUTIONS, differences, find_leaks, generate,
                                 hidden_test_lines, nbgrader, secret_lines)
+from autograder.sandbox import bubblewrap_works
+from autograder.source import load_source
 
 CORPUS = Path(__file__).parent / "wrong_submissions"
 PROBLEM_SETS = ["ps1", "ps2", "ps3", "ps4"]
@@ -46,48 +55,74 @@ def submit(root: Path, assignment: str, student: str, nb):
     nbformat.write(nb, folder / f"{assignment}.ipynb")
 
 
-def cell_scores(root: Path, assignment: str) -> dict:
-    """{student: {grade_id: (score, max_score)}} from the scratch gradebook."""
+def nbgrader_cells(root: Path, assignment: str) -> dict:
+    """{student: ({grade_id: passed} of the auto-graded cells, [manual cells waiting for a grader])}."""
     from nbgrader.api import Gradebook
     out = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         for student in gb.students:
             sub = gb.find_submission_notebook(assignment, assignment, student.id)
-            out[student.id] = {g.name: (g.score, g.max_score) for g in sub.grades}
+            auto = {g.name: g.score == g.max_score for g in sub.grades if g.cell_type == "code"}
+            manual = sorted(g.name for g in sub.grades if g.cell_type == "markdown" and g.needs_manual_grade)
+            out[student.id] = (auto, manual)
     return out
 
 
+def sandbox_cells(records) -> dict:
+    """The same shape from the sandboxed grader's grade rows."""
+    return {r["student"]: ({c["grade_id"]: bool(c["passed"]) for c in r["cells"]},
+                           sorted(m["grade_id"] for m in r["manual"])) for r in records}
+
+
+def failing(cells):
+    return sorted(gid for gid, passed in cells.items() if not passed)
+
+
 @pytest.mark.parametrize("assignment", PROBLEM_SETS)
-def test_problem_set_through_nbgrader(assignment, tmp_path):
+def test_problem_set_through_nbgrader_and_the_sandbox(assignment, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_GRADING_QUICK", "1")
     root = tmp_path / "course"
     release = generate(root, [assignment])
 
     # 1. the committed release is exactly what nbgrader generates from solutions/
     assert differences(release / assignment, ASSIGNMENTS / assignment) == []
 
-    # 2. one autograde run over the solution, the untouched release and the wrong submissions
-    submit(root, assignment, "solution", nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", 4))
-    submit(root, assignment, "untouched", nbformat.read(release / assignment / f"{assignment}.ipynb", 4))
+    # 2. the same notebooks to both graders, graded at the same time
     specs = wrong_specs(assignment)
-    for name, spec in specs.items():
-        submit(root, assignment, name.replace("_", "-"), patched_solution(spec))
-    run = nbgrader(["autograde", assignment, "--force"], root, check=False, timeout=3000)
+    notebooks = {"solution": nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", 4),
+                 "untouched": nbformat.read(release / assignment / f"{assignment}.ipynb", 4)}
+    notebooks.update({name.replace("_", "-"): patched_solution(spec) for name, spec in specs.items()})
+    sandboxed = tmp_path / "sandboxed"
+    sandboxed.mkdir()
+    for student, nb in notebooks.items():
+        submit(root, assignment, student, nb)
+        nbformat.write(nb, sandboxed / f"{student}.ipynb")
+    source = load_source(SOLUTIONS / assignment / f"{assignment}.ipynb")
+    with ThreadPoolExecutor(1) as background:  # nbgrader runs one kernel at a time: overlap it
+        in_kernel = background.submit(nbgrader, ["autograde", assignment, "--force"], root, check=False,
+                                      timeout=3000)
+        summary = cli.grade(assignment, sandboxed, source, home=tmp_path / "home", workers=2,
+                            sandbox=bubblewrap_works(), echo=lambda *a: None)
+        run = in_kernel.result()
     assert run.returncode == 0, run.stderr[-3000:]
-    scores = cell_scores(root, assignment)
+    kernel, sandbox = nbgrader_cells(root, assignment), sandbox_cells(summary["records"])
+    tests = [c.grade_id for c in source.cells if c.kind == "test"]
+    manual = sorted(c.grade_id for c in source.manual_cells)
+    assert manual, "each problem set has a written answer graded by hand"
 
-    def total(student):
-        return sum(score for score, _ in scores[student].values())
-
-    def failing(student):
-        return sorted(cell for cell, (score, top) in scores[student].items() if score < top)
-
-    assert sum(top for _, top in scores["solution"].values()) == 100
-    assert failing("solution") == [], scores["solution"]
-    assert total("solution") == 100
-    assert total("untouched") == 0, scores["untouched"]
+    for student in notebooks:
+        for path, cells in (("nbgrader", kernel), ("sandbox", sandbox)):
+            assert sorted(cells[student][0]) == sorted(tests), (path, student)
+            assert cells[student][1] == manual, (path, student, "the written answer waits for a grader")
+        assert failing(kernel[student][0]) == failing(sandbox[student][0]), (
+            student, "nbgrader and the sandbox disagree", failing(kernel[student][0]), failing(sandbox[student][0]))
+    assert failing(sandbox["solution"][0]) == []
+    assert failing(sandbox["untouched"][0]) == sorted(tests)
     for name, spec in specs.items():
-        student = name.replace("_", "-")
-        assert (total(student), failing(student)) == (spec["expected_score"], spec["expected_failing"]), name
+        assert spec["expected_failing"], f"{name} must fail something: no wrong submission scores full marks"
+        assert failing(sandbox[name.replace("_", "-")][0]) == spec["expected_failing"], name
+    rows = {r["student"]: r for r in summary["records"]}
+    assert rows["solution"]["score"] == source.max_score == 100
 
     # 3. feedback: never a hidden test; for the untouched release, no solution either
     run = nbgrader(["generate_feedback", assignment, "--force"], root, check=False, timeout=600)

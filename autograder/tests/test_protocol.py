@@ -191,7 +191,9 @@ def test_ledger_rows_are_deterministic(tmp_path):
                       "cells": [{"grade_id": "q", "points": score}]})
     header, rows = csv_rows(ledger.records())
     assert header[:5] == ["student", "problem_set", "status", "score", "max_score"]
-    assert rows == [["a", "ps1", "graded", "10", "10", "", "10"], ["b", "ps1", "graded", "2.5", "10", "", "2.5"]]
+    # columns after reason: integrity flags, late penalty, manual cells pending, then per cell
+    assert rows == [["a", "ps1", "graded", "10", "10", "", "", "0", "", "10"],
+                    ["b", "ps1", "graded", "2.5", "10", "", "", "0", "", "2.5"]]
     assert ledger.is_done("a", "s", "t") and not ledger.is_done("a", "other", "t")
 
 
@@ -202,8 +204,9 @@ def test_without_bubblewrap_it_still_grades_and_says_what_is_missing(tmp_path, m
     (tmp_path / "in").mkdir()
     shutil_copy(FIXTURE.parent.parent.parent / "corpus" / "ps1" / "correct.ipynb", tmp_path / "in")
     lines = []
+    # without bubblewrap, grade refuses unless told --no-sandbox (test_semester.py checks the refusal)
     summary = cli.grade("ps1", tmp_path / "in", load_source(FIXTURE), home=tmp_path, workers=0,
-                        limits=Limits(cell_s=20, wall_s=120), echo=lines.append)
+                        limits=Limits(cell_s=20, wall_s=120), echo=lines.append, sandbox=False)
     assert any(l.startswith("WARNING") and "bubblewrap" in l for l in lines)
     record = summary["records"][0]
     assert record["score"] == 10 and record["sandbox"] == "none"

@@ -16,7 +16,8 @@ from pathlib import Path
 
 TITLES = {"ConvolutionExplorer": "Convolution explorer", "PaddingExplorer": "Padding explorer",
           "PoolingExplorer": "Pooling explorer", "ReceptiveFieldExplorer": "Receptive-field explorer",
-          "FeatureMapExplorer": "Feature-map explorer", "augmentation": "Augmentation explorer"}
+          "FeatureMapExplorer": "Feature-map explorer", "augmentation": "Augmentation explorer",
+          "AugmentationExplorer": "Augmentation explorer"}
 MAX_SIDE = 900  # px: pictures wider than this are scaled down
 MAX_READOUT = 300  # characters of one readout that go into an alt text (tables stay out)
 

@@ -34,8 +34,9 @@ PLANS = {
     "ReceptiveFieldExplorer": {"stack": "all", "out row": [FIRST, MIDDLE, LAST],
                                "out col": [FIRST, MIDDLE, LAST]},
     "FeatureMapExplorer": {"image": "all", "layer": "all", "channel": [0, 1, 2, 3]},
-    "augmentation": {"photo": "all", "augmentation": "all", "strength": [0.25, 0.5, 1.0]},
+    "AugmentationExplorer": {"photo": "all", "augmentation": "all", "strength": [0.25, 0.5, 1.0]},
 }
+PLANS["augmentation"] = PLANS["AugmentationExplorer"]  # the older function-made VBox
 # Controls a generic grid leaves alone: animation steps and random draws.
 HOLD = {"output cell", "random draw", "kernel values", "layers", "matrix", "modes"}
 
