@@ -45,6 +45,10 @@ system-deps:
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
 			|| echo "could not install$$missing: the tests that need them will skip and say why"; fi; \
 	fi
+	@# the hub test's proxy, into a local folder (never a global npm install)
+	@if command -v npm >/dev/null && [ ! -x build/hub/node_modules/.bin/configurable-http-proxy ]; then \
+		npm install --prefix build/hub --no-audit --no-fund --silent configurable-http-proxy@5 >/dev/null \
+		|| echo "could not install configurable-http-proxy: the hub test will skip and say why"; fi
 
 # Two runs: everything in parallel, then the notes site (it reuses the lectures the first run
 # executed, in build/executed/) and the browser tests, which drive one JupyterLab at a time.

@@ -106,7 +106,8 @@ def sanitize(job, subs):
 
 def run(job, subs):
     """3. Grade what the ledger does not hold yet; yield every submission's result (dicts)."""
-    from .pool import make_task, run as run_tasks
+    from .pool import make_task
+    from .pool import run as run_tasks
     done = {s.student: job.ledger.get(s.student) for s in subs
             if not job.force and job.ledger.is_done(s.student, s.sha256, job.source.sha256)}
     todo = [s for s in subs if s.student not in done]

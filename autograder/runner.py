@@ -254,8 +254,9 @@ def handle_request(session, head, frames):
     if op == "apply":  # an allow-listed course helper (checked by the checker) applied to obj
         return apply_helper(session.guard, str(head["helper"]), obj, list(args[0]), dict(args[1]))
     if op == "events":  # what the audit hook saw: evidence for the integrity column
-        return list(session.guard._EVIDENCE) + [f"started a process ({e})" for e in session.guard._SPAWNED] \
-            if session.guard is not None else []
+        guard = session.guard
+        return [] if guard is None else (list(guard._EVIDENCE)
+                                         + [f"started a process ({e})" for e in guard._SPAWNED])
     if op == "getitem":
         return obj[args]
     if op == "contains":
@@ -286,7 +287,8 @@ def apply_helper(guard, helper, obj, args, kwargs):
     if helper == "course.grading:forbidden_ops":
         return guard.watched_call(obj, args, kwargs, rules or ("conv",))
     if helper == "course.grading:best_time":
-        return guard.timing.best_time(guard, obj, args, kwargs, kwargs.pop("repeat", 3), rules)
+        repeat = kwargs.pop("repeat", 3)
+        return guard.timing.best_time(guard, obj, args, kwargs, repeat, rules)
     if helper == "course.grading:time_against_reference":
         repeat = kwargs.pop("repeat", 5)
         return guard.timing.time_against_reference(guard, obj, args[0], args[1:], kwargs, repeat, rules)

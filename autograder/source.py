@@ -10,9 +10,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import markers
+
 # Re-exported: the checker, the corpus builder and tests import these from here.
-from .markers import (BEGIN_HIDDEN, BEGIN_SOLUTION, END_HIDDEN, END_SOLUTION, STUB,  # noqa: F401
-                      hidden_line_numbers, released_answer, strip_markers, visible_test)
+from .markers import (  # noqa: F401
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    END_HIDDEN,
+    END_SOLUTION,
+    STUB,
+    hidden_line_numbers,
+    released_answer,
+    strip_markers,
+    visible_test,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

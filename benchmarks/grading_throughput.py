@@ -5,7 +5,8 @@
 Grades the same N correct submissions of a problem set three ways in one run and prints
 submissions per minute for each:
   1. serial  ``nbgrader autograde`` (one kernel per notebook, tests in the student's kernel),
-  2. ``python -m autograder grade`` with a local pool of ``--workers`` processes (sandbox on),
+  2. ``python -m autograder grade`` with a local pool of ``--workers`` processes (sandbox on,
+     writing the ledger, nbgrader's gradebook and the autograded notebooks, as in a semester),
   3. the same through Dask: a LocalCluster of ``--workers`` single-thread workers on loopback.
 Target: (2) at least 1.7x (1). Work folders go to build/grading/bench/ (ignored by git).
 Not a test: timings depend on the machine and on whatever else runs on it.

@@ -7,11 +7,12 @@ import time
 import numpy as np
 import pytest
 import torch
-from nbrun import time_limit
 
 import course.data.sources as sources
 from course.data import Dataset, DatasetUnavailable, cifar10, digits, fashion_mnist, load, mnist, sample_photos
 from course.data.formats import read_idx, write_cifar_batch, write_idx
+
+from nbrun import time_limit
 
 
 def use_source(monkeypatch, name, source):

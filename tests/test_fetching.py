@@ -6,10 +6,11 @@ import threading
 import time
 
 import pytest
-from nbrun import time_limit
 
 from course.data.fetching import DatasetUnavailable, fetch, verified
 from course.network import reachable
+
+from nbrun import time_limit
 
 
 @pytest.fixture

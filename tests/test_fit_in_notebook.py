@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import nbformat
+
 from nbrun import execute_notebook
 
 

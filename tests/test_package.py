@@ -102,3 +102,34 @@ def test_observers_and_the_trainer_do_not_import_each_other():
     loop = {**graph, "course.history": graph["course.history"] - {"course.viz.training"}}
     assert not {"course.progress", "course.viz.training", "course.train"} & reachable_from(loop, "course.trainer")
     assert reachable_from(graph, "course.callbacks") == set()  # the base imports nothing of ours
+
+
+# Each helper once: the primitive behind each job appears in one module of course/ only.
+ONE_HOME = {
+    "savefig(": "course/viz/png.py",                      # figure -> PNG
+    "register_forward_hook": "course/hooks.py",           # forward hooks
+    "def count_parameters": "course/complexity.py",       # parameter count
+    "urlopen(": "course/network.py",                      # "is the server there?"
+    '"wrap"': "course/conv_math.py",                      # the padding-mode table
+    "jump *=": "course/conv_math.py",                     # the receptive-field recurrence
+    "self._busy = ": "course/widgets/base.py",             # the explorers' re-entrancy guard
+    "def warning_html": "course/widgets/base.py",
+}
+
+
+def test_each_helper_has_one_home():
+    sources = {p.relative_to(ROOT).as_posix(): p.read_text() for p in PACKAGE.rglob("*.py")}
+    for needle, home in ONE_HOME.items():
+        found = sorted(path for path, text in sources.items() if needle in text)
+        assert found == [home], f"{needle!r} is in {found}, expected only in {home}"
+
+
+def test_png_bytes_uses_one_dpi():
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from course.viz.png import DPI, png_bytes
+    png = png_bytes(Figure(figsize=(2, 1)), close=False, tight=False)
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # IHDR
+    assert png[:4] == b"\x89PNG" and (width, height) == (2 * DPI, DPI)

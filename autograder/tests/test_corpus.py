@@ -77,6 +77,16 @@ def test_rule_breakers_fail_exactly_the_cells_of_their_rule(rules_graded):
     assert rules_graded["solved"]["integrity"] == [] and rules_graded["stubs"]["integrity"] == []
 
 
+def test_hidden_case_summaries_reach_feedback_without_secrets(rules_graded, tmp_path):
+    """A failed hidden case is shown by its label and message, never by the hidden source."""
+    written = write_feedback(list(rules_graded.values()), load_source(RULES_FIXTURE), tmp_path)
+    secrets = _secret_lines(RULES_FIXTURE)
+    assert secrets and all(not [s for s in secrets if s in md.read_text()] for md in written)
+    stubs = (tmp_path / "stubs.md").read_text()
+    assert "conv2d_naive, other shapes: 0 of 2 cases passed" in stubs
+    assert "your cell conv2d_naive, line 4" in stubs
+
+
 def _check(record, want):
     text = _text(record)
     if "status" in want:

@@ -23,7 +23,8 @@ from autograder.ledger import Ledger, grading_dir
 from autograder.records import GradeRow
 from autograder.roster import RosterError, load_roster
 from autograder.sandbox import bubblewrap_works
-from autograder.solutions import TooEarly, build as build_solutions
+from autograder.solutions import TooEarly
+from autograder.solutions import build as build_solutions
 from autograder.submissions import collect
 
 HERE = Path(__file__).resolve().parent

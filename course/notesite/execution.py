@@ -132,7 +132,8 @@ def execute(lecture: Path, mode: str = "fast", timeout: int = 900):
 
     nb = nbformat.read(lecture, as_version=4)
     nb.cells.insert(0, _site_cell("from course.notesite import kernel as _notes\n_notes.start()"))
-    nb.cells.append(_site_cell("_notes.finish()"))
+    # explorer grids take a minute or two per lecture: for the site's full runs, not the tests'
+    nb.cells.append(_site_cell(f"_notes.finish(grids={mode == 'full'})"))
     env = {**BASE_ENV, **MODE_ENV[mode]}
     old = dict(os.environ)
     os.environ.update(env)

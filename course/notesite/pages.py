@@ -273,13 +273,19 @@ def insert_links(nb, stem: str, sets: list, mode: str | None):
 
 # --- the theme's pages, fixed for WCAG 2.1 AA -----------------------------------------------------
 def theme_fixes(page: Path):
-    """Two things of the Sphinx Book Theme's header that axe reports as serious (label in name,
-    WCAG 2.5.3): the search field's aria-label says "Search" but it shows "Search Ctrl+K", and the
-    colour-mode button's icons carry titles that are not part of its name."""
+    """What the theme's pages get wrong, fixed in the built HTML.
+
+    - two header controls axe reports as serious (label in name, WCAG 2.5.3): the search
+      field's aria-label says "Search" but it shows "Search Ctrl+K", and the colour-mode
+      button's icons carry titles that are not part of its name;
+    - Jupyter Book always loads sphinx-thebe (live code from a CDN, which the site has off) and
+      declares its settings twice, a script error on every page: both go.
+    """
     text = page.read_text(encoding="utf-8")
+    text = re.sub(r'[ \t]*<script>const THEBE_JS_URL[^<]*</script>\n?', "", text)
+    text = re.sub(r'[ \t]*<script[^>]*src="[^"]*sphinx-thebe\.js[^"]*"></script>\n?', "", text)
     fixed = re.sub(r'(<button class="btn search-button-field[^"]*"[^>]*?) aria-label="Search"',
                    r"\1", text)  # named by what it shows
     fixed = re.sub(r'(<i class="theme-switch [^"]*" data-mode="\w+"\s*) title="[^"]*"', r"\1", fixed)
-    if fixed != text:
-        page.write_text(fixed, encoding="utf-8")
+    page.write_text(fixed, encoding="utf-8")
 

@@ -11,10 +11,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from nbrun import time_limit
 
 from .conftest import ROOT, SCREENSHOTS, running_lab
 from .lab import Lab
+from nbrun import time_limit
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
