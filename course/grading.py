@@ -348,10 +348,11 @@ def check_grad(actual, expected, name="gradient", atol=1e-6, rtol=1e-4):
     check_shape(got, want.shape, name)
     g, e = got.double(), want.double()
     if not torch.allclose(g, e, atol=atol, rtol=rtol):
-        # "k times the right gradient" only when the nonzero entries are in the same places: a
-        # gradient that overwrites instead of accumulating (overlapping max-pool windows) is
-        # not proportional, it misses contributions
-        if torch.equal(g.abs() > atol, e.abs() > atol):
+        # "k times the right gradient" only when the nonzero entries are in the same places and
+        # there are several of them: a gradient that overwrites instead of accumulating
+        # (overlapping max-pool windows, one winner) is not proportional, it misses contributions
+        support = e.abs() > atol
+        if torch.equal(g.abs() > atol, support) and int(support.sum()) > 1:
             ratio = (g * e).sum() / (e ** 2).sum().clamp_min(1e-30)
             if ratio.abs() > 1e-3 and torch.allclose(g, ratio * e, atol=atol * 10, rtol=rtol * 10):
                 _fail(f"{name}: proportional to the right gradient but {ratio.item():.3g} times it")

@@ -61,7 +61,7 @@ def mathjax_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax"
 
 
-def stage(notebooks: dict, src: Path, folder: Path = LECTURES):
+def stage(notebooks: dict, src: Path, folder: Path = LECTURES, cache_dir: Path = CACHE):
     """notes/ + the prepared lectures (and their other files) + the problem sets into ``src``."""
     shutil.rmtree(src, ignore_errors=True)
     shutil.copytree(NOTES, src, ignore=shutil.ignore_patterns("README.md", "_build", "*.yml.example"))
@@ -77,7 +77,8 @@ def stage(notebooks: dict, src: Path, folder: Path = LECTURES):
     for lecture, (nb, _) in notebooks.items():
         page = copy.deepcopy(nb)
         mode = (page.metadata.get("course_notes") or {}).get("mode")
-        _, alts[lecture.stem] = pages.prepare(page, lecture.stem, static_dir=src / "_static")
+        _, alts[lecture.stem] = pages.prepare(page, lecture.stem, static_dir=src / "_static",
+                                              picture_cache=Path(cache_dir) / "pictures")
         present = [s for s in sets.get(lecture.stem[:2], []) if s[2].exists()]
         pages.insert_links(page, lecture.stem, present, mode)
         nbformat.write(page, src / "lectures" / lecture.name)
@@ -159,7 +160,7 @@ def build(out: Path = ROOT / "build" / "notes", src: Path | None = None, jobs: i
     modes = modes_for(folder, full)
     notebooks = executed_lectures(modes, jobs, executed_dir, cache_dir, log, folder)
     executed_at = time.perf_counter()
-    alts = stage(notebooks, src, folder)
+    alts = stage(notebooks, src, folder, cache_dir)
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "_build", ignore_errors=True)
     done = jupyter_book(src, out, log)
@@ -179,6 +180,8 @@ def build(out: Path = ROOT / "build" / "notes", src: Path | None = None, jobs: i
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Build the extended notes (static HTML site).")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "notes")
+    parser.add_argument("--cache", type=Path, default=CACHE,
+                        help="where full-mode runs and encoded pictures are kept (build/notes-cache)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="lectures executed at the same time (default: 2 on 2+ cores)")
     group = parser.add_mutually_exclusive_group()
@@ -188,7 +191,7 @@ def main(argv=None) -> int:
                        help="run only these lectures in full mode, the others in fast mode")
     args = parser.parse_args(argv)
     full = () if args.fast else (args.full or "all")
-    report = build(args.out, jobs=args.jobs, full=full)
+    report = build(args.out, jobs=args.jobs, full=full, cache_dir=args.cache)
     for name, how in report["lectures"].items():
         print(f"{name}: {how}")
     size = report["size"]

@@ -77,6 +77,14 @@ def test_lecture_01_figures():
     assert abs(f["gap_test_acc"] - f["gap_shifted_acc"]) < 0.1
     for key in ("gap", "aug"):
         assert 0 <= f[f"{key}_shifted_acc"] <= 1
+    # the prose judges a remedy only once it has learned something (centred accuracy >= 50%)
+    untrained = [name for key, name in (("gap", "the GAP network"), ("aug", "the augmented LeNet"))
+                 if f[f"{key}_test_acc"] < 0.5]
+    text = outputs_text(executed("01"))
+    if untrained:
+        assert "barely started to learn" in text and all(name in text for name in untrained)
+    else:
+        assert "barely started to learn" not in text
 
 
 # -- lecture 02 ----------------------------------------------------------------------------

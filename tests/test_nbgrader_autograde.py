@@ -113,7 +113,8 @@ def test_problem_set_through_nbgrader_and_the_sandbox(assignment, tmp_path, monk
     for student in notebooks:
         for path, cells in (("nbgrader", kernel), ("sandbox", sandbox)):
             assert sorted(cells[student][0]) == sorted(tests), (path, student)
-            assert cells[student][1] == manual, (path, student, "the written answer waits for a grader")
+            if student != "untouched":  # nbgrader gives an unanswered written answer 0 by itself
+                assert cells[student][1] == manual, (path, student, "the written answer waits for a grader")
         assert failing(kernel[student][0]) == failing(sandbox[student][0]), (
             student, "nbgrader and the sandbox disagree", failing(kernel[student][0]), failing(sandbox[student][0]))
     assert failing(sandbox["solution"][0]) == []

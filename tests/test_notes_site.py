@@ -74,7 +74,7 @@ class _Page(HTMLParser):
 
     @property
     def plain(self) -> str:
-        return re.sub(r"\s+", " ", " ".join(self.text))
+        return re.sub(r"\s+", " ", "".join(self.text))  # text nodes carry their own spaces
 
 
 def parse(page: Path) -> _Page:
@@ -256,21 +256,37 @@ def test_notes_sources_are_tracked():
 
 
 # --- the results on the pages are the runs' -------------------------------------------------------
+HIDDEN = {"remove-output", "remove-cell"}
+TYPOGRAPHY = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'",
+                            "\u2013": "--", "\u2014": "---", "\u2026": "...", "\xa0": " "})
+
+
+def _shown(nb, key: str) -> list[str]:
+    """The text/plain of every output tagged ``key`` in its metadata, of cells the page shows."""
+    return [o["data"]["text/plain"] for c in nb.cells
+            if not HIDDEN & set(c.get("metadata", {}).get("tags", []))
+            for o in c.get("outputs", [])
+            if key in o.get("metadata", {}) and "text/plain" in o.get("data", {})]
+
+
 def _said(nb) -> list[str]:
-    return [o["data"]["text/plain"] for c in nb.cells for o in c.get("outputs", [])
-            if "course_prose" in o.get("metadata", {}) and "text/plain" in o.get("data", {})]
+    return _shown(nb, "course_prose")
 
 
 def _recorded(nb) -> list[str]:
-    return [o["data"]["text/plain"] for c in nb.cells for o in c.get("outputs", [])
-            if "course_figure" in o.get("metadata", {}) and "text/plain" in o.get("data", {})]
+    return _shown(nb, "course_figure")
+
+
+def _normal(text: str) -> str:
+    """Sphinx's smart quotes and dashes undone, spaces collapsed (the same for both sides)."""
+    return re.sub(r"\s+", " ", text.translate(TYPOGRAPHY)).strip()
 
 
 def _prose_pieces(markdown: str) -> list[str]:
     """The plain-text stretches of a say() sentence (math and markup left out)."""
     text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", "\0", markdown, flags=re.S)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"[*_`]", "", text)
+    text = re.sub(r"`|\*\*?", "", text)  # code and emphasis marks (an _ stays: names have them)
     return [re.sub(r"\s+", " ", p).strip() for p in text.split("\0") if len(p.strip()) > 3]
 
 
@@ -278,9 +294,9 @@ def _prose_pieces(markdown: str) -> list[str]:
 def test_results_on_the_page_are_the_runs(site, lecture):
     """Every record() line and every say() sentence of the run the page was built from is on it."""
     nb = site["notebooks"][lecture.stem]
-    page_text = html.unescape(parse(_page(site, lecture)).plain)
-    missing = [r for r in _recorded(nb) if re.sub(r"\s+", " ", r).strip() not in page_text]
-    missing += [p for s in _said(nb) for p in _prose_pieces(s) if p not in page_text]
+    page_text = _normal(html.unescape(parse(_page(site, lecture)).plain))
+    missing = [r for r in _recorded(nb) if _normal(r) not in page_text]
+    missing += [p for s in _said(nb) for p in _prose_pieces(s) if _normal(p) not in page_text]
     assert not missing, f"{lecture.stem}: not on the page: {missing[:5]}"
     if lecture.stem[:2] == FULL_LECTURE:
         run = nb.metadata["course_notes"]
@@ -307,12 +323,14 @@ def test_selfcheck_html_keeps_the_answer_out():
     assert choice.key in page and choice.hint in page
 
 
-def test_explorer_grid_drives_the_widget():
+def test_explorer_grid_drives_the_widget(monkeypatch):
     from course.widgets.padding import PaddingExplorer
 
+    monkeypatch.setitem(kernel.PLANS, "PaddingExplorer", {"padding": [0, 1, 3]})
     grid = kernel.explorer_grid(PaddingExplorer(padding=1))
     assert grid["controls"][0]["description"] == "padding"
-    assert len(grid["frames"]) == len(grid["controls"][0]["values"]) >= 3
+    assert grid["controls"][0]["values"] == ["0", "1", "3"] and grid["start"] == [1]
+    assert len(grid["frames"]) == 3
     shapes = {grid["texts"][t] for f in grid["frames"].values() for t in f["texts"] if "shape" in grid["texts"][t]}
     assert len(shapes) == len(grid["frames"]), "each padding draws another shape"
     assert "Padded shape" in notes.pages.explorers.frame_alt(grid, "0")
@@ -442,6 +460,11 @@ def test_quiz_javascript_matches_python(site, tab):
                       [choice.question, "7", choice.why])
     assert js == [choice.key, "7 is odd — the others are even."]
     assert tab.evaluate("([q, a]) => courseQuiz.answerKey(q, a)", [number.question, "72"]) == number.key
+    orders = tab.evaluate("""q => Array.from({length: 12}, (_, i) =>
+        courseQuiz.shuffled(['a', 'b', 'c', 'd'], 'learner ' + i, q).join(''))""", choice.question)
+    assert len(set(orders)) > 3 and all(sorted(o) == list("abcd") for o in orders)
+    assert tab.evaluate("q => courseQuiz.shuffled(['a', 'b', 'c'], 's', q).join('')", "x") == \
+        tab.evaluate("q => courseQuiz.shuffled(['a', 'b', 'c'], 's', q).join('')", "x")
 
 
 def _right_number(item: dict):
@@ -461,6 +484,10 @@ def test_quiz_gives_the_hint_then_the_explanation(site, tab):
     tab.wait_for_selector(".course-selfcheck[data-ready=true]")
     cards = tab.locator("fieldset.course-q")
     assert cards.count() == len(bundle["questions"])
+    order = cards.first.locator("input").evaluate_all("els => els.map(e => e.value)")
+    tab.reload()  # the learner's seed is kept in localStorage: the same order again
+    tab.wait_for_selector(".course-selfcheck[data-ready=true]")
+    assert cards.first.locator("input").evaluate_all("els => els.map(e => e.value)") == order
     text = _page(site, lecture).read_text(encoding="utf-8")
     for n, item in enumerate(bundle["questions"]):
         card, feedback = cards.nth(n), cards.nth(n).locator(".course-q-feedback")

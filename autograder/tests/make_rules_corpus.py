@@ -286,6 +286,18 @@ def build_cases():
         "        out = torch.ops.aten._slow_conv2d_forward(pad2d(x, padding), w, list(w.shape[-2:]), b, [stride] * 2, [0, 0])\n"
         "    return out.clone()\n")},
         fails("test_conv2d_naive", "hidden_conv2d_naive"), "reached _slow_conv2d_forward", "calls aten operators")
+    case("lazy_tensor_subclass", {"conv2d_naive": (
+        "class Lazy(torch.Tensor):  # does the convolution only when the grader reads the values\n"
+        "    @staticmethod\n    def __new__(cls, x, w, b, stride, padding):\n"
+        "        oh = (x.shape[2] + 2 * padding - w.shape[2]) // stride + 1\n"
+        "        ow = (x.shape[3] + 2 * padding - w.shape[3]) // stride + 1\n"
+        "        t = torch.Tensor._make_wrapper_subclass(cls, (x.shape[0], w.shape[0], oh, ow), dtype=x.dtype)\n"
+        "        t.job = (x, w, b, stride, padding)\n        return t\n\n"
+        "    @classmethod\n    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):\n"
+        "        real = [F.conv2d(*a.job[:3], stride=a.job[3], padding=a.job[4]) if isinstance(a, Lazy) else a for a in args]\n"
+        "        return func(*real, **(kwargs or {}))\n\n\n"
+        + CONV + "    return Lazy(x, w, b, stride, padding)\n")},
+        fails("test_conv2d_naive", "hidden_conv2d_naive"), "reached conv2d")
     # 3. a worker thread started in the call, and one started before it
     case("conv_in_worker_thread", {"conv2d_naive": (
         "import threading\n" + CONV + "    box = {}\n"

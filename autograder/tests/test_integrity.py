@@ -142,16 +142,26 @@ def test_speed_is_judged_against_the_trusted_reference_on_fresh_inputs():
         time.perf_counter = real
 
 
-def test_gradient_and_dtype_hints_say_what_is_wrong():
-    x = torch.randn(1, 1, 5, 5, dtype=torch.float64, requires_grad=True)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_gradient_that_overwrites_is_not_called_proportional(seed):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, 1, 5, 5, dtype=torch.float64, generator=g)
+    if seed == 2:
+        x[0, 0, 2, 2] = 10.0  # every 3x3 window has the same winner: one nonzero entry
+    x.requires_grad_()
     out, idx = F.max_pool2d(x, 3, 1, return_indices=True)
-    dout = torch.randn(out.shape, dtype=torch.float64)
+    dout = torch.rand(out.shape, dtype=torch.float64, generator=g) + 0.5
     out.backward(dout)
     overwritten = torch.zeros(1, 1, 25, dtype=torch.float64)
     overwritten[0, 0, idx.reshape(-1)] = dout.reshape(-1)  # assignment instead of accumulation
     with pytest.raises(grading.GradingError) as info:
         grading.check_grad(overwritten.reshape(1, 1, 5, 5), x.grad, "dx")
     assert "times it" not in str(info.value)
+
+
+def test_gradient_and_dtype_hints_say_what_is_wrong():
+    x = torch.randn(1, 1, 5, 5, dtype=torch.float64, requires_grad=True)
+    F.max_pool2d(x, 3, 1).sum().backward()
     with pytest.raises(grading.GradingError, match="times it"):
         grading.check_grad(3 * x.grad, x.grad, "dx")
     with pytest.raises(grading.GradingError, match="indices must be torch.int64") as info:

@@ -315,3 +315,12 @@ def test_extensions_file_and_penalty_plugin(tmp_path):
     assert plugin.late_submission_penalty("a", 10, 1) == 1 and plugin.late_submission_penalty("a", 10, 86400 * 30) == 10
     config = (Path(release.AUTOGRADER) / "nbgrader_config.py").read_text()
     assert f'course_id = "{gradebook.COURSE_ID}"' in config and "autograder.deadlines.PercentPerDay" in config
+
+
+@pytest.mark.parametrize("ps", release.problem_sets())
+def test_each_problem_set_has_a_due_date_and_a_cell_graded_by_hand(ps):
+    from autograder.deadlines import due_date
+    src = source.load_source(source.source_path(ps))
+    assert due_date(src) is not None
+    row = GradeRow.from_result({"student": "s", "problem_set": ps, "status": "failed"}, src)
+    assert row.manual and all(m.max_points > 0 for m in row.manual)  # recorded as needing manual grading

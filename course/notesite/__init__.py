@@ -1,7 +1,8 @@
 """The notes site's parts (course/notes.py builds it; see notes/README.md).
 
-execution   full-mode runs of the lectures, cached by content; what the kernel records for the site
-explorers   explorers rendered over a grid of control values, and the page controls that swap them
+execution   the lectures' runs: full mode cached by content, fast mode reused from the tests
+kernel      what runs inside a lecture's kernel for the site: figure descriptions, explorer grids
+pages       an executed notebook made into its page: forms, explorers, alt text, links, fixes
 selfcheck   self-checks as static HTML that notes/_static/course-quiz.js makes clickable
-pages       what a lecture page gets besides its outputs: alt text, problem-set links, widgets
+explorers   explorer grids as page controls that notes/_static/course-explorer.js swaps
 """

@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import re
+import shutil
 from html import escape, unescape
 from pathlib import Path
 
@@ -49,15 +50,26 @@ def webp_bytes(data: bytes) -> bytes:
     return min(encoded, key=len)
 
 
-def write_images(grid: dict, folder: Path) -> list[str]:
-    """The grid's pictures as files in ``folder``; returns their names, in the grid's order."""
+def write_images(grid: dict, folder: Path, cache: Path | None = None) -> list[str]:
+    """The grid's pictures as files in ``folder``; returns their names, in the grid's order.
+
+    Encoded pictures are kept in ``cache`` by the digest of their PNG, so that a rebuild
+    only copies them (encoding a few hundred takes a minute on a small machine).
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
     names = []
     for image in grid["images"]:
         name = f"{image['sha256'][:16]}.webp"
-        path = folder / name
+        path, kept = folder / name, (cache / name if cache is not None else None)
         if not path.exists():
-            path.write_bytes(webp_bytes(base64.b64decode(image["data"])))
+            if kept is not None and kept.exists():
+                shutil.copyfile(kept, path)
+            else:
+                path.write_bytes(webp_bytes(base64.b64decode(image["data"])))
+                if kept is not None:
+                    shutil.copyfile(path, kept)
         names.append(name)
     return names
 

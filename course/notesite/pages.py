@@ -179,15 +179,18 @@ def set_alt_texts(page: Path, alts: dict) -> int:
 
 
 # --- the whole notebook ---------------------------------------------------------------------------
-def _explorer_outputs(grid: dict, stem: str, number: int, static_dir: Path | None) -> list:
-    folder = static_dir / "explorers" / stem if static_dir else Path("/nonexistent")
-    names = explorers.write_images(grid, folder) if static_dir else [i["sha256"] for i in grid["images"]]
+def _explorer_outputs(grid: dict, stem: str, number: int, static_dir: Path | None,
+                      cache: Path | None) -> list:
+    if static_dir is None:
+        names = [i["sha256"] for i in grid["images"]]
+    else:
+        names = explorers.write_images(grid, static_dir / "explorers" / stem, cache)
     urls = [f"../_static/explorers/{stem}/{n}" for n in names]
     page = explorers.explorer_html(grid, f"course-explorer-{stem or 'x'}-{number}", urls)
     return [nbformat.v4.new_output("display_data", data={"text/html": page})]
 
 
-def prepare(nb, stem: str, static_dir: Path | None = None):
+def prepare(nb, stem: str, static_dir: Path | None = None, picture_cache: Path | None = None):
     """The notebook as its page shows it (see the module's docstring), changed in place.
 
     Returns ``(nb, alts)``: alts maps the SHA-256 of each picture to its alt text.
@@ -217,7 +220,8 @@ def prepare(nb, stem: str, static_dir: Path | None = None):
                                                                          "text/plain": "Self-check"}))
             elif view is not None and view.get("model_id") in grids:
                 explorers_done += 1
-                new += _explorer_outputs(grids[view["model_id"]], stem, explorers_done, static_dir)
+                new += _explorer_outputs(grids[view["model_id"]], stem, explorers_done, static_dir,
+                                         picture_cache)
             elif view is not None:
                 new += snapshot_outputs(view, state)
             else:

@@ -98,7 +98,7 @@ class Hub:
         share = self.root / "jupyter"
         venv_share = Path(sys.prefix) / "share" / "jupyter"
         share.mkdir()
-        for name in ("labextensions", "nbextensions"):
+        for name in ("labextensions", "nbextensions", "nbconvert"):
             if (venv_share / name).exists():
                 (share / name).symlink_to(venv_share / name)
         kernel = share / "kernels" / "python3"
@@ -115,8 +115,12 @@ class Hub:
         config.mkdir()
         lines = [f"c.CourseDirectory.course_id = {COURSE_ID!r}", f"c.Exchange.root = {str(self.exchange)!r}",
                  "c.Exchange.path_includes_course = True"]
-        if user == self.instructor:
-            lines.append(f"c.CourseDirectory.root = {str(home / 'course')!r}")
+        if user == self.instructor:  # the course's feedback scrubbing (autograder/nbgrader_config.py)
+            lines += [f"c.CourseDirectory.root = {str(home / 'course')!r}",
+                      'c.GenerateFeedback.preprocessors = ["autograder.release.ScrubHiddenTests", '
+                      '"nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]']
+            (home / "course").mkdir()
+            (home / "course" / "nbgrader_config.py").write_text("c = get_config()  # noqa\n" + "\n".join(lines) + "\n")
         (config / "nbgrader_config.py").write_text("c = get_config()  # noqa\n" + "\n".join(lines) + "\n")
         # roles: students do not get the instructor's extensions (server side and lab side)
         server = {"ServerApp": {"jpserver_extensions": {
@@ -134,7 +138,7 @@ class Hub:
         subprocess.run(["chown", "-R", f"{user}:{user}", str(home)], check=True)
 
     def env_for_users(self):
-        return {"PYTHONPATH": site_packages(), "PATH": f"{self.root / 'bin'}:/usr/bin:/bin",
+        return {"PYTHONPATH": f"{site_packages()}:{ROOT}", "PATH": f"{self.root / 'bin'}:/usr/bin:/bin",
                 "JUPYTER_PATH": str(self.root / "jupyter"),
                 "JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
                 "JUPYTERLAB_DIR": str(Path(sys.prefix) / "share" / "jupyter" / "lab"),
