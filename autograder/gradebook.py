@@ -143,7 +143,7 @@ def _write_row(gb, ps, notebook, row, extension, member):
     gb.db.commit()
 
 
-def write_autograded(course, ps, source, row, data: bytes):
+def write_autograded(course, ps, source, row, data: bytes, secret: bytes = b""):
     """autograded/STUDENT/PS/NB.ipynb: what formgrader shows and generate_feedback converts."""
     nb = nbformat.read(source.path, as_version=4)
     answers = _submitted_sources(data)
@@ -161,6 +161,8 @@ def write_autograded(course, ps, source, row, data: bytes):
     nbformat.write(nb, path)
     if row.timestamp:  # nbgrader keeps the hand-in time next to the notebook
         (folder / "timestamp.txt").write_text(row.timestamp.replace("T", " ").split("+")[0] + " UTC")
+    if secret:  # release_feedback puts feedback where only the submitter's secret finds it
+        (folder / "submission_secret.txt").write_bytes(secret)
     return path
 
 

@@ -18,6 +18,7 @@ PATTERNS = {"canvas": CANVAS, "moodle": MOODLE}
 EXPECTED = {"canvas": "lastfirst_USERID_SUBMISSIONID_file.ipynb (Canvas bulk download)",
             "moodle": "Full Name_PARTICIPANT_assignsubmission_file_/file.ipynb (Moodle download all)"}
 TIMESTAMP_FILE = "timestamp.txt"
+SECRET_FILE = "submission_secret.txt"  # the exchange's proof of who submitted (release_feedback)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def parse_lms_name(text, lms) -> LmsName | None:
 
 def detect_lms(top_names):
     """The LMS whose pattern every top-level name follows, or None (then: plain names)."""
-    names = [n for n in top_names if n != TIMESTAMP_FILE]
+    names = [n for n in top_names if n not in (TIMESTAMP_FILE, SECRET_FILE)]
     for lms, pattern in PATTERNS.items():
         if names and all(pattern.match(n) for n in names):
             return lms

@@ -148,7 +148,7 @@ def apply_late_penalty(job, row):
 
 def record(job, rows, subs):
     """5. Ledger (atomic, per row), then the gradebook and autograded notebooks from the same rows."""
-    data, written = {s.student: s.data for s in subs}, []
+    by_student, written = {s.student: s for s in subs}, []
     for row in rows:
         job.ledger.write(row)
         written.append(row)
@@ -162,7 +162,9 @@ def record(job, rows, subs):
     try:
         gradebook.write_rows(job.course, job.ps, job.source, written, job.extensions, job.due, members)
         for row in written:
-            gradebook.write_autograded(job.course, job.ps, job.source, row, data.get(row.student, b""))
+            sub = by_student.get(row.student)
+            gradebook.write_autograded(job.course, job.ps, job.source, row, sub.data if sub else b"",
+                                       sub.secret if sub else b"")
     except gradebook.GradebookError as exc:
         job.gradebook_error = str(exc)
         job.echo("ERROR: " + str(exc))

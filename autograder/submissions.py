@@ -33,6 +33,7 @@ class Submission:
     notes: list = field(default_factory=list)
     timestamp: str | None = None  # hand-in time, ISO 8601 UTC (exchange timestamp.txt or LMS archive)
     lms_id: str = ""              # Canvas user id / Moodle participant id, from the file name
+    secret: bytes = b""           # nbgrader exchange's submission_secret.txt (feedback release needs it)
 
     @property
     def sha256(self):
@@ -156,7 +157,8 @@ def _group(entries, ps, lms=None, roster=None):
 def _pick(student, items, ps):
     """The notebook of one student: psN.ipynb preferred, else the only .ipynb."""
     stamps = [i for i in items if i[0][-1] == intake.TIMESTAMP_FILE and i[1]]
-    items = [i for i in items if i[0][-1] != intake.TIMESTAMP_FILE] or items
+    secrets = [i for i in items if i[0][-1] == intake.SECRET_FILE and i[1]]
+    items = [i for i in items if i[0][-1] not in (intake.TIMESTAMP_FILE, intake.SECRET_FILE)] or items
     notebooks = [i for i in items if i[0][-1].endswith(".ipynb")]
     preferred = [i for i in notebooks if i[0][-1] == f"{ps}.ipynb"] or notebooks
     origin = "/".join(safe_name(p, "_") for p in (preferred or items)[0][0])
@@ -166,6 +168,7 @@ def _pick(student, items, ps):
     parts, data, error, when = preferred[0]
     sub = Submission(student, origin, data or b"", error)
     sub.timestamp = intake.exchange_time(stamps[0][1]) if stamps else when
+    sub.secret = secrets[0][1][:1024] if secrets else b""
     if len(preferred) > 1:
         sub.notes.append(f"{len(preferred)} notebooks found; graded {origin}")
     return sub

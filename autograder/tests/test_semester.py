@@ -56,6 +56,7 @@ def hand_in(folder, student, data, stamp):
     target.mkdir(parents=True)
     (target / "ps1.ipynb").write_bytes(data)
     (target / "timestamp.txt").write_text(stamp)
+    (target / "submission_secret.txt").write_text(f"secret-of-{student}")
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,8 @@ def test_gradebook_mirrors_the_ledger(course):
         assert gb.find_submission_notebook("ps1", "ps1", "late").late_submission_penalty == pytest.approx(2)
     autograded = nbformat.read(home / "autograded" / "ontime" / "ps1" / "ps1.ipynb", as_version=4)
     assert any(c.source == WRITTEN for c in autograded.cells)
+    # nbgrader's release_feedback finds the feedback by the exchange's secret, as after autograde
+    assert (home / "autograded" / "ontime" / "ps1" / "submission_secret.txt").read_text() == "secret-of-ontime"
 
 
 def test_nbgrader_export_and_generate_feedback_work_on_sandbox_grades(course):
