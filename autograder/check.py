@@ -21,7 +21,7 @@ from nbgrader.utils import compute_checksum
 from nbformat import reads
 
 from .checker import grade_submission
-from .limits import Limits
+from .limits import resolve
 from .sandbox import bubblewrap_works
 from .source import load_source
 from .submissions import InvalidNotebook, read_answers
@@ -65,7 +65,7 @@ def check(ps: str, notebook: Path | None = None, echo=print) -> dict:
     source = load_source(path)  # the release: visible tests only
     answers, notes = read_answers(data, source)
     sandbox = bubblewrap_works()
-    result = grade_submission(source, answers, Limits.from_dict(source_limits(source)), sandbox, notes)
+    result = grade_submission(source, answers, resolve(source), sandbox, notes)
     result["changed_test_cells"] = changed
     for note in changed:
         echo(f"  NOTE test cell {note} was edited: grading runs the original, restore it")
@@ -84,11 +84,6 @@ def check(ps: str, notebook: Path | None = None, echo=print) -> dict:
     echo(f"{ps}: {passed} of {len(result['cells'])} visible test cells pass"
          f" ({'sandboxed' if sandbox else 'no sandbox on this machine'}); hidden tests run at grading")
     return result
-
-
-def source_limits(source) -> dict:
-    """The problem set's own limits (its metadata), over the defaults."""
-    return {**Limits().as_dict(), **(getattr(source, "limits", None) or {})}
 
 
 def main(argv=None) -> int:

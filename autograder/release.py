@@ -49,7 +49,8 @@ def secret_lines(solutions: Path = SOLUTIONS, blocks=BLOCKS, names=None) -> set[
 
     ``names``: only these problem sets (default: every one, as the release ships them all)."""
     paths = sorted(p for p in Path(solutions).glob("ps*/*.ipynb") if names is None or p.parent.name in names)
-    return markers.secret_lines(c.source for path in paths for c in nbformat.read(path, as_version=4).cells)
+    return markers.secret_lines((c.source for path in paths for c in nbformat.read(path, as_version=4).cells),
+                                blocks)
 
 
 def hidden_test_lines(solutions: Path = SOLUTIONS) -> set[str]:

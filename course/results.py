@@ -75,8 +75,9 @@ def quoted_names(template: str) -> list[str]:
     return names
 
 
-def say(template: str, **values) -> str:
-    """Render ``template`` as Markdown with recorded results filled in; returns the text.
+def say(template: str, **values) -> None:
+    """Render ``template`` as Markdown with recorded results filled in (returns nothing, so a
+    cell ending in ``say(...)`` shows the sentence once).
 
     ``{name:spec}`` quotes ``RECORDED[name]`` (or a keyword argument of the same name)
     with a format spec, e.g. ``{acc:.1%}``, ``{params:,}``. A name nothing recorded is an
@@ -92,4 +93,3 @@ def say(template: str, **values) -> str:
     if not _display({"text/markdown": text, "text/plain": text},
                     {PROSE_KEY: {"names": names}}):
         print(text)
-    return text
