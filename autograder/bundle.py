@@ -23,11 +23,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.release import (DISTINCTIVE, MARKERS, REPO, LeakError, find_leaks, problem_sets,
-                                secret_lines)
+from autograder.release import DISTINCTIVE, MARKERS, REPO, LeakError, find_leaks, problem_sets, secret_lines
 
 FOLDERS = ("course", "lectures", "assignments")
-FILES = ("environment.yml", "pyproject.toml", "LICENSE")
+FILES = ("environment.yml", "pyproject.toml", "LICENSE", "config/jupyterlab-overrides.json")
 STUDENT = REPO / "autograder" / "student"  # the bundle's own README.md and Makefile
 NOTES_SITE = REPO / "build" / "notes" / "_build" / "html"
 NEVER = ("solutions", "tests", "build", "notes/_build", "autograder/tests", "autograder/student",
@@ -93,6 +92,7 @@ def copy_tree(dest: Path, repo: Path = REPO) -> list[str]:
             copied.append(name + "/")
     for name in FILES:
         if (repo / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(repo / name, dest / name)
             copied.append(name)
     for name in ("README.md", "Makefile"):

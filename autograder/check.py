@@ -17,8 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-from nbgrader.utils import compute_checksum
 from nbformat import reads
+from nbgrader.utils import compute_checksum
 
 from .checker import grade_submission
 from .limits import resolve

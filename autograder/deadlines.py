@@ -16,7 +16,7 @@
 """
 import csv
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nbgrader.plugins import LateSubmissionPlugin
@@ -38,8 +38,8 @@ def parse_time(text, where="timestamp") -> datetime:
         raise DeadlineError(f"{where}: {value[:60]!r} is not an ISO 8601 date and time, "
                             "e.g. 2026-10-12T23:59:00+02:00") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def due_date(source) -> datetime | None:

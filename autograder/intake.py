@@ -10,7 +10,7 @@ collected notebook; an LMS archive stores the hand-in time as the entry's time (
 """
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 CANVAS = re.compile(r"^(?P<name>[A-Za-z0-9-]+?)_(?:(?P<late>LATE)_)?(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_[a-z]+_(?P<file>.*)$")
@@ -52,7 +52,7 @@ def unparseable(text, lms):
 
 def zip_time(date_time) -> str:
     """An archive entry's (y, m, d, H, M, S) as ISO 8601 UTC."""
-    return datetime(*date_time, tzinfo=timezone.utc).isoformat()
+    return datetime(*date_time, tzinfo=UTC).isoformat()
 
 
 def exchange_time(data: bytes) -> str | None:

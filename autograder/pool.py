@@ -82,7 +82,8 @@ def run_local(tasks, workers=None):
 
 def run_dask(tasks, scheduler):
     """Yield results from a Dask distributed cluster at ``scheduler`` (tcp://HOST:PORT or a Client)."""
-    from distributed import Client, as_completed as dask_completed
+    from distributed import Client
+    from distributed import as_completed as dask_completed
     client = scheduler if hasattr(scheduler, "map") else Client(scheduler)
     try:
         client.run(_warm)  # every worker imports torch once, before the clock of a task starts

@@ -8,7 +8,7 @@ its visible part only (hidden tests removed), and instructor-only cells are drop
 notebook still validates. The result is leak-checked against the hidden-test lines before it
 is written. Before the problem set's due date it refuses unless forced.
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -44,7 +44,7 @@ def solution_notebook(path):
 def build(source, out_dir, force=False, now=None):
     """Write out_dir/PS.ipynb; raises TooEarly before the due date (unless force) or LeakError."""
     due = due_date(source)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if not force and (due is None or now < due):
         when = f"its due date {due.isoformat()}" if due else "a due date (metadata course.due)"
         raise TooEarly(f"{source.name}: solutions are released after {when}; it is now "

@@ -3,19 +3,17 @@
 The real nbgrader round trip (generate, autograde, feedback) is in test_nbgrader_autograde.py.
 """
 import ast
-import json
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from test_nbgrader_autograde import PROBLEM_SETS, patched_solution, wrong_specs
 
 from autograder import bundle, markers, release
 from course import grading
-from test_nbgrader_autograde import PROBLEM_SETS, patched_solution, wrong_specs
 
 ALLOWED_IMPORTS = {"torch", "numpy", "math", "time", "copy", "functools", "os", "course.grading"}
 

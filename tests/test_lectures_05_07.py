@@ -13,8 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from nbrun import (assert_committed_clean, assert_ran_cleanly, execute_notebook, figures, outputs_text,
-                   run_once, time_limit)
+from nbrun import assert_committed_clean, assert_ran_cleanly, execute_notebook, figures, outputs_text, run_once, time_limit
 
 # one worker runs this file, so each lecture is executed once and its run shared by the tests
 pytestmark = pytest.mark.xdist_group("lectures_05_07")
@@ -287,6 +286,7 @@ def test_photo_gallery_and_explorer():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from course import augment
     photo = (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8)
     transforms = augment.photo_transforms(size=48)

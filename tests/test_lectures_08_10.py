@@ -4,13 +4,12 @@ Fast mode runs by default (60 s per lecture); full mode (COURSE_FULL_TESTS=1) ch
 and the direction of the measured comparisons.
 Timing limits are for a quiet machine; on a shared one set COURSE_TIMING_SLACK (default 2).
 """
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nbrun import assert_committed_clean, assert_ran_cleanly, execute_notebook, figures, outputs_text, run_once
+from nbrun import assert_committed_clean, assert_ran_cleanly, execute_notebook, figures, outputs_text, run_once, time_limit
 
 # one worker runs this file, so each lecture is executed once and its run shared by the tests
 pytestmark = pytest.mark.xdist_group("lectures_08_10")
@@ -21,7 +20,6 @@ LECTURES = {
     "09": ROOT / "lectures" / "09_resnet.ipynb",
     "10": ROOT / "lectures" / "10_transfer_learning.ipynb",
 }
-SLACK = float(os.environ.get("COURSE_TIMING_SLACK", "2"))
 OWN_CLASSES = ["circles", "stripes"]
 
 
@@ -57,7 +55,7 @@ def test_committed_without_outputs(key):
 @pytest.mark.parametrize("key", LECTURES)
 def test_runs_fast_without_errors(key):
     nb = executed(key)
-    assert_ran_cleanly(nb, limit_s=60 * SLACK, min_images=3)
+    assert_ran_cleanly(nb, limit_s=time_limit(60), min_images=3)
     text = outputs_text(nb)
     assert "Self-check (9 questions)" in text and "Glossary" in text
 
@@ -238,7 +236,7 @@ def test_10_what_the_network_sees_and_own_photos():
 def test_full_mode_within_budget(key):
     env = {"COURSE_PHOTOS": str(own_photo_folder())} if key == "10" else None
     nb = execute_notebook(LECTURES[key], fast=False, env=env, save=False)
-    assert nb.metadata["course_wall_s"] < 240 * SLACK
+    assert nb.metadata["course_wall_s"] < time_limit(240)
     f = figures(nb)
     if key == "09":
         check_degradation(f, full=True)

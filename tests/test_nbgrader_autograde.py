@@ -22,8 +22,17 @@ import nbformat
 import pytest
 
 from autograder import cli
-from autograder.release import (ASSIGNMENTS, MARKERS, SOLUTIONS, differences, find_leaks, generate,
-                                hidden_test_lines, nbgrader, secret_lines)
+from autograder.release import (
+    ASSIGNMENTS,
+    MARKERS,
+    SOLUTIONS,
+    differences,
+    find_leaks,
+    generate,
+    hidden_test_lines,
+    nbgrader,
+    secret_lines,
+)
 from autograder.sandbox import bubblewrap_works
 from autograder.source import load_source
 

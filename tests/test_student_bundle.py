@@ -10,19 +10,16 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
+from test_make_lab import assert_serves_lectures_without_news, serve_lab
 
 from autograder import bundle
-from test_make_lab import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.xdist_group("student_bundle")
@@ -127,35 +124,7 @@ def test_make_check_tells_the_truth(student):
 
 def test_make_lab_serves_the_lectures(student):
     folder, env = student
-    port = free_port()
-    proc = subprocess.Popen(["make", "lab", f"PORT={port}"], cwd=folder, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines, url = [], None
-    try:
-        deadline = time.time() + 180
-        while time.time() < deadline and url is None:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            match = re.search(rf"(http://127\.0\.0\.1:{port}/lab\?token=\w+)", line)
-            url = match.group(1) if match else None
-        assert url, "no URL printed:\n" + "".join(lines)
-        token = url.split("token=")[1]
-        listing = b""
-        for _ in range(60):
-            try:
-                listing = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents?token={token}",
-                                                 timeout=30).read()
-                break
-            except OSError:
-                time.sleep(1)
-        names = {item["name"] for item in json.loads(listing)["content"]}
-        assert "01_why_convolutions.ipynb" in names, names
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    with serve_lab(folder, env) as (api, output):
+        assert "ipywidgets JupyterLab extension: installed" in output
+        assert_serves_lectures_without_news(api, folder / "lectures")
     shutil.rmtree(folder / ".ipynb_checkpoints", ignore_errors=True)

@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from test_corpus import _secret_lines
 
 from autograder import cli
 from autograder.feedback import write_feedback
 from autograder.limits import Limits
 from autograder.sandbox import bubblewrap_works
 from autograder.source import ROOT, load_source, released_answer, strip_markers
-
-from test_corpus import _secret_lines
 
 PROBLEM_SETS = sorted(p for p in (ROOT / "solutions").glob("ps*/ps*.ipynb") if p.stem == p.parent.name)
 

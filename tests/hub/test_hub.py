@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -91,7 +91,7 @@ def set_due(path, due):
 def test_semester_on_a_hub(hub, browser):
     started = time.monotonic()
     prof = hub.home(INSTRUCTOR)
-    source = instructor_source(prof, datetime.now(timezone.utc) + timedelta(days=7))
+    source = instructor_source(prof, datetime.now(UTC) + timedelta(days=7))
     subprocess.run(["chown", "-R", f"{INSTRUCTOR}:{INSTRUCTOR}", str(prof / "course")], check=True)
     # 1. the instructor releases ps1
     course = prof / "course"
@@ -104,7 +104,7 @@ def test_semester_on_a_hub(hub, browser):
     pages = {}
     for number, student in enumerate(STUDENTS):
         if number == 2:  # the deadline passes between the second and the third hand-in
-            set_due(source, datetime.now(timezone.utc))
+            set_due(source, datetime.now(UTC))
             time.sleep(1.5)
         context, page = login(browser, hub, student)
         pages[student] = page
