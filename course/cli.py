@@ -57,7 +57,19 @@ def doctor() -> int:
     print(f"pretrained    {pretrained_status()}")
     ok = widget_extension_installed()
     print(f"widgets       JupyterLab extension {'installed' if ok else 'MISSING: pip install ipywidgets jupyterlab_widgets'}")
+    print(f"release       {release_stamp()}")
     return 0
+
+
+def release_stamp() -> str:
+    """The student bundle's stamp (BUNDLE.json beside course/), so an instructor can tell the release."""
+    import json
+    stamp = Path(__file__).resolve().parents[1] / "BUNDLE.json"
+    if not stamp.is_file():
+        return "no BUNDLE.json (a repository checkout, not a student bundle)"
+    data = json.loads(stamp.read_text())
+    sets = ", ".join(f"{ps} {v.get('release')}" for ps, v in sorted(data.get("problem_sets", {}).items()))
+    return f"course {data.get('course')} built {data.get('built')}: {sets}"
 
 
 def check_widgets() -> int:

@@ -53,7 +53,15 @@ def student(tmp_path_factory):
            "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
     env.pop("VIRTUAL_ENV", None)
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if ".venv" not in p)
+    # JupyterLab's own files (schemas, static) are data files of the course environment too;
+    # the settings folder, where the bundle's Makefile puts its overrides, stays the bundle's
+    lab = venv / "share" / "jupyter" / "lab"
+    lab.mkdir(parents=True)
+    for part in (Path(sys.prefix) / "share" / "jupyter" / "lab").iterdir():
+        if part.name != "settings":
+            (lab / part.name).symlink_to(part)
     run(["make", "venv", "PIP_FLAGS=--no-build-isolation"], folder, env)
+    assert (lab / "settings" / "overrides.json").is_file(), "the bundle's make sets the lab overrides"
     return folder, env
 
 
@@ -82,7 +90,7 @@ def test_nothing_instructor_only_in_the_bundle(student):
 
 
 def test_release_notebooks_equal_assignments_and_the_stamp_says_so(student):
-    folder, _ = student
+    folder, env = student
     stamp = json.loads((folder / "BUNDLE.json").read_text())
     released = sorted(p.parent.name for p in (ROOT / "assignments").glob("ps*/ps*.ipynb"))
     assert sorted(stamp["problem_sets"]) == released
@@ -93,6 +101,8 @@ def test_release_notebooks_equal_assignments_and_the_stamp_says_so(student):
         assert stamp["problem_sets"][ps]["release"] == hashlib.sha256(mine).hexdigest()[:16]
     from course import __version__
     assert stamp["course"] == __version__
+    doctor = run([str(folder / ".venv" / "bin" / "course"), "doctor"], folder, env).stdout
+    assert f"course {__version__} built" in doctor and stamp["problem_sets"]["ps1"]["release"] in doctor
 
 
 def solved_copy(release_nb: Path, ps: str, dest: Path) -> Path:
