@@ -352,7 +352,19 @@ def _stray_processes():
     children = {me}
     for _ in range(8):
         children |= {p for p, q in parents.items() if q in children}
-    return sorted(children - {me})
+    # multiprocessing's own helpers (started by any process pool of the host, e.g. a test run
+    # or a DataLoader) compute nothing for anyone
+    return sorted(p for p in children - {me} if not _is_multiprocessing_helper(p))
+
+
+def _is_multiprocessing_helper(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()
+    except OSError:
+        return False
+    return any(helper in cmdline for helper in (b"multiprocessing.resource_tracker",
+                                                b"multiprocessing.forkserver"))
 
 
 def watched_call(fn, args, kwargs, rules=("conv",)):
