@@ -205,16 +205,22 @@ def sol_wrong():
     return wrong("output_size")
 
 
-def main():
-    build_cases()
-    folder = OUT / "ps1"
+def write_cases(folder, cases) -> dict:
+    """Replace ``folder``'s notebooks with ``cases`` ({name: (bytes, expected)}); returns the expectations."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
     expected = {}
-    for name, (data, want) in CASES.items():
+    for name, (data, want) in cases.items():
         (folder / f"{name}.ipynb").write_bytes(data)
         expected[name] = want
+    return expected
+
+
+def main():
+    build_cases()
+    folder = OUT / "ps1"
+    expected = write_cases(folder, CASES)
     (folder / "essay.pdf").write_bytes(b"%PDF-1.4 not a notebook")
     expected["essay"] = {"status": "failed", "contains": "not a notebook"}
     archive, archive_expected = build_archive()

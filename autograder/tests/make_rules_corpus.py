@@ -15,6 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+from make_corpus import write_cases  # noqa: E402  (this folder is on sys.path when run as a script)
+
 from autograder.source import released_answer, visible_test  # noqa: E402
 
 FIXTURE = HERE / "fixtures" / "rules" / "rules.ipynb"
@@ -399,13 +401,7 @@ def main():
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     FIXTURE.write_text(json.dumps(fixture(), indent=1) + "\n")
     build_cases()
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.iterdir():
-        old.unlink()
-    expected = {}
-    for name, (data, want) in CASES.items():
-        (OUT / f"{name}.ipynb").write_bytes(data)
-        expected[name] = want
+    expected = write_cases(OUT, CASES)
     (OUT.parent / "rules_expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
     print(f"{len(expected)} submissions in {OUT}")
 
