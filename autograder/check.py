@@ -13,7 +13,6 @@ reported, since grading runs the instructor's copy.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from .checker import grade_submission
 from .limits import resolve
 from .sandbox import bubblewrap_works
 from .source import load_source
-from .submissions import InvalidNotebook, read_answers
+from .submissions import InvalidNotebook, parse_notebook, read_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 PASS, FAIL, HIDDEN = "PASS", "FAIL", "HIDDEN"
@@ -57,8 +56,8 @@ def check(ps: str, notebook: Path | None = None, echo=print) -> dict:
         raise FileNotFoundError(f"{path}: no such notebook (course check {ps} [NOTEBOOK])")
     data = path.read_bytes()
     try:
-        json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        parse_notebook(data)  # the grader's own intake check, with its messages
+    except InvalidNotebook as exc:
         raise InvalidNotebook(f"{path} is not a readable notebook ({exc}); restore it from "
                               "your last saved copy or fetch the assignment again") from exc
     changed = changed_test_cells(data)

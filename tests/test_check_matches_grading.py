@@ -82,3 +82,11 @@ def test_an_edited_test_cell_is_reported(tmp_path):
     nbformat.write(nb, path)
     _, changed = visible_verdicts(("ps1", str(path)))
     assert changed == [test_cell.metadata["nbgrader"]["grade_id"]]
+
+
+def test_an_unreadable_notebook_gets_the_graders_reason(tmp_path):
+    from autograder.submissions import InvalidNotebook
+    path = tmp_path / "ps1.ipynb"
+    path.write_text("{not json")
+    with pytest.raises(InvalidNotebook, match="malformed JSON.*restore it"):
+        check("ps1", path, echo=lambda *a: None)
